@@ -1,0 +1,1 @@
+"""The lakehouse's ingest: CSV files -> MySQL -> the lake's raw zone."""

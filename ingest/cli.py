@@ -1,0 +1,186 @@
+"""`python -m ingest`: generate TPC-H, infer contracts, load CSV files into MySQL."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table as RichTable
+
+from ingest.contract import Contract, ContractError, contract_path, load_contract
+from ingest.infer import infer_contract
+from ingest.loader import LoadError, LoadOptions, TableReport, load_dataset
+from ingest.mysql import MySQLUnavailable
+from ingest.settings import MySQLSettings
+
+app = typer.Typer(
+    help="Move data into the lakehouse: CSV files -> MySQL (-> the lake, in later commands).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def resolve_contract(dataset: str | None, contract: Path | None) -> Contract:
+    if (dataset is None) == (contract is None):
+        fail("give exactly one of --dataset NAME (a shipped contract) or --contract FILE", 2)
+    try:
+        return load_contract(contract if contract is not None else contract_path(dataset or ""))
+    except (ContractError, ValueError) as exc:
+        fail(str(exc), 2)
+
+
+@app.command("generate-tpch")
+def generate_tpch(
+    scale: Annotated[float, typer.Option("--scale", "-s", help="TPC-H scale factor (1 = about 1 GB of CSV).")] = 0.01,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV files.")] = Path(".local/tpch"),
+) -> None:
+    """Generate the eight TPC-H tables as CSV files with a header row (tpchgen-cli)."""
+    if scale <= 0:
+        fail("--scale must be positive", 2)
+    tool = shutil.which("tpchgen-cli") or str(Path(sys.executable).parent / "tpchgen-cli")
+    if not Path(tool).exists():
+        fail("tpchgen-cli is not installed; run `make venv` (it comes with requirements.txt)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = [tool, "csv", "--scale-factor", f"{scale:g}", "--output-dir", str(out_dir)]
+    with console.status(f"generating TPC-H scale {scale:g} into {out_dir}"):
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        fail(f"tpchgen-cli failed: {result.stderr.strip() or result.stdout.strip()}")
+    files = sorted(out_dir.glob("*.csv"))
+    out.print(f"wrote {len(files)} files to {out_dir}: " + ", ".join(f.name for f in files))
+
+
+@app.command()
+def infer(
+    source: Annotated[
+        Path, typer.Option(help="Folder of CSV files (one table per file).", exists=True, file_okay=False)
+    ],
+    dataset: Annotated[str, typer.Option(help="Name of the dataset (and of its MySQL database).")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the contract here (default: print it).")] = None,
+) -> None:
+    """Write a contract for CSV files: types, null tokens and a primary key, inferred from every row.
+
+    Tables are named after the files, columns after the header. Review the result and edit it
+    before loading: inference sees only the data at hand.
+    """
+    try:
+        contract, notes = infer_contract(source, dataset)
+    except (ValueError, ContractError) as exc:
+        fail(str(exc), 2)
+    text = f"# Contract inferred by `python -m ingest infer` from {source}. Review and edit as needed.\n"
+    text += contract.to_yaml()
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    if out_file is None:
+        out.print(text, markup=False, highlight=False)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(text, encoding="utf-8")
+    summary = ", ".join(f"{t.name} ({len(t.columns)} columns, key {t.primary_key or 'none'})" for t in contract.tables)
+    out.print(f"wrote {out_file}: {summary}", highlight=False)
+
+
+@app.command()
+def load(
+    dataset: Annotated[str | None, typer.Option(help="A shipped contract, e.g. tpch.")] = None,
+    contract_file: Annotated[Path | None, typer.Option("--contract", help="A contract file.")] = None,
+    source: Annotated[Path, typer.Option(help="Folder holding the CSV files.")] = Path(".local/tpch"),
+    database: Annotated[str | None, typer.Option(help="Target database (default: the dataset's name).")] = None,
+    tables: Annotated[str | None, typer.Option(help="Only these tables, comma-separated.")] = None,
+    max_bad_rows: Annotated[int, typer.Option(help="Bad rows tolerated per file; past it the load fails.")] = 0,
+    force: Annotated[bool, typer.Option(help="Reload files already loaded (same sha256).")] = False,
+    lock_timeout: Annotated[int, typer.Option(help="Seconds to wait for another load of the same database.")] = 0,
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Folder for rejected rows (default .local/quarantine).")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option(help="Show progress bars (default: when on a terminal).")
+    ] = sys.stderr.isatty(),
+) -> None:
+    """Load every table of a contract from CSV files into MySQL, losing nothing.
+
+    Each row either loads or goes to a quarantine file with its line number and reason. Tables
+    change all at once, only when every file loaded; a failure leaves them as they were.
+    Connection: LAKEHOUSE_MYSQL_URL (default mysql://root@127.0.0.1:3306).
+    """
+    contract = resolve_contract(dataset, contract_file)
+    options = LoadOptions(
+        database=database,
+        max_bad_rows=max_bad_rows,
+        force=force,
+        tables=[t.strip() for t in tables.split(",")] if tables else None,
+        lock_timeout=lock_timeout,
+        quarantine_root=quarantine,
+    )
+    bars = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not progress,
+    )
+    try:
+        with bars:
+            reports = load_dataset(contract, source, MySQLSettings.from_env(), options, bars)
+    except (LoadError, MySQLUnavailable, ContractError) as exc:
+        fail(str(exc))
+    print_summary(options.database or contract.dataset, reports)
+
+
+def print_summary(database: str, reports: list[TableReport]) -> None:
+    table = RichTable(title=f"load into MySQL database {database}")
+    for header in ("table", "files", "rows read", "loaded", "rejected", "seconds", "rows/s", "status"):
+        table.add_column(header, justify="left" if header in ("table", "status") else "right")
+    totals = [0, 0, 0, 0.0]
+    for report in reports:
+        read, loaded, rejected = (report.total(a) for a in ("rows_read", "rows_loaded", "rows_rejected"))
+        seconds = report.seconds
+        status = "unchanged" if report.skipped else "replaced" if report.mode == "replace" else "upserted"
+        table.add_row(
+            report.name,
+            str(len(report.files)),
+            f"{read:,}",
+            f"{loaded:,}",
+            f"[red]{rejected:,}[/]" if rejected else "0",
+            f"{seconds:.2f}",
+            f"{loaded / seconds:,.0f}" if seconds > 0 and loaded else "-",
+            status,
+        )
+        totals = [totals[0] + read, totals[1] + loaded, totals[2] + rejected, totals[3] + seconds]
+    rate = f"{totals[1] / totals[3]:,.0f}" if totals[3] > 0 and totals[1] else "-"
+    table.add_row(
+        "total",
+        "",
+        f"{totals[0]:,}",
+        f"{totals[1]:,}",
+        f"{totals[2]:,}",
+        f"{totals[3]:.2f}",
+        rate,
+        "",
+        end_section=True,
+    )
+    out.print(table)
+    for report in reports:
+        for file in report.files:
+            if file.quarantine:
+                out.print(f"[yellow]{file.rows_rejected} rejected row(s) of {file.path.name}:[/] {file.quarantine}")
+
+
+def main() -> None:
+    app()
