@@ -1,0 +1,98 @@
+"""Shared fixtures: the real MySQL server, TPC-H 0.01 CSV files, throwaway databases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from ingest.contract import Contract, load_contract
+from ingest.mysql import MySQLUnavailable, connect, quote_identifier
+from ingest.settings import REPO_ROOT, MySQLSettings
+
+TPCH_SCALE = 0.01
+TPCH_ROWS = {
+    "region": 5,
+    "nation": 25,
+    "part": 2000,
+    "supplier": 100,
+    "partsupp": 8000,
+    "customer": 1500,
+    "orders": 15000,
+    "lineitem": 60175,
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the tests' quarantine files, lakes and audit rows away from the developer's own."""
+    local = tmp_path_factory.mktemp("local")
+    saved = {k: os.environ.get(k) for k in ("LAKEHOUSE_LOCAL_DIR", "LAKEHOUSE_AUDIT_DB")}
+    os.environ["LAKEHOUSE_LOCAL_DIR"] = str(local)
+    os.environ["LAKEHOUSE_AUDIT_DB"] = "lakehouse_audit_test"
+    yield local
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def mysql_settings() -> MySQLSettings:
+    settings = MySQLSettings.from_env()
+    try:
+        connect(settings).close()
+    except MySQLUnavailable as exc:
+        pytest.exit(f"the tests need a MySQL server: {exc}", returncode=3)
+    return settings
+
+
+@pytest.fixture()
+def mysql(mysql_settings: MySQLSettings) -> Iterator[pymysql.connections.Connection]:  # type: ignore[type-arg]
+    conn = connect(mysql_settings)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture()
+def database(mysql_settings: MySQLSettings) -> Iterator[str]:
+    """A fresh database name, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield name
+    conn = connect(mysql_settings)
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {quote_identifier(name)}")
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def tpch_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TPC-H scale 0.01 as CSV, generated once per test session through the project's own CLI."""
+    out = tmp_path_factory.mktemp("tpch")
+    subprocess.run(
+        [sys.executable, "-m", "ingest", "generate-tpch", "--scale", str(TPCH_SCALE), "--out", str(out)],
+        check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def tpch_contract() -> Contract:
+    return load_contract(REPO_ROOT / "ingest" / "contracts" / "tpch.yml")
+
+
+def table_count(conn: pymysql.connections.Connection, database: str, table: str) -> int:  # type: ignore[type-arg]
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {quote_identifier(database)}.{quote_identifier(table)}")
+        row = cursor.fetchone()
+        assert row is not None
+        return int(row[0])
