@@ -126,6 +126,8 @@ class Column(BaseModel):
     @field_validator("name")
     @classmethod
     def _name_is_identifier(cls, value: str) -> str:
+        if value.lower().startswith("_lakehouse"):
+            raise ValueError(f"column name {value!r}: names starting with _lakehouse are reserved")
         return _identifier(value, "column name")
 
     @field_validator("type", mode="before")

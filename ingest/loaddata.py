@@ -45,42 +45,56 @@ class Outcome:
         return self.error is None and not self.warnings and self.skipped == 0
 
 
-def _column_target(position: int, column: Column, dialect: Dialect) -> tuple[str, str | None, list[str]]:
-    """The LOAD DATA column list entry and, when the raw text needs work, its SET expression."""
+# MySQL warns about a row with too few fields only when the last target is a real column, not
+# a user variable. When the last field needs a variable (to map NULL tokens, say), it is read into
+# this text column of the staging table instead, which the loader drops before publishing.
+SHADOW_COLUMN = "_lakehouse_last_field"
+
+
+def _needs_variable(column: Column, dialect: Dialect) -> bool:
+    return bool(dialect.null_tokens) or column.type.base in ("BOOLEAN", "DATETIME", "TIMESTAMP")
+
+
+def needs_shadow_column(columns: list[Column], dialect: Dialect) -> bool:
+    return _needs_variable(columns[-1], dialect)
+
+
+def _assignment(column: Column, raw: str, dialect: Dialect) -> tuple[str, list[str]]:
+    """The SET expression turning the raw text `raw` into the column's value."""
     base = column.type.base
-    needs_nulls = bool(dialect.null_tokens)
-    if not needs_nulls and base not in ("BOOLEAN", "DATETIME", "TIMESTAMP"):
-        return quote_identifier(column.name), None, []
-    variable = f"@v{position}"
-    params: list[str] = []
-    value = variable
+    value = raw
     if base in ("DATETIME", "TIMESTAMP"):
         # ISO-8601 'T' separator and a final 'Z' (UTC) are accepted; the column stores UTC.
-        value = f"REPLACE(TRIM(TRAILING 'Z' FROM {variable}), 'T', ' ')"
+        value = f"REPLACE(TRIM(TRAILING 'Z' FROM {raw}), 'T', ' ')"
     if base == "BOOLEAN":
         true = ", ".join(f"'{v}'" for v in BOOLEAN_TRUE)
         false = ", ".join(f"'{v}'" for v in BOOLEAN_FALSE)
         # Anything else becomes a string MySQL refuses, so it is reported instead of stored.
         value = (
-            f"CASE WHEN LOWER({variable}) IN ({true}) THEN 1 WHEN LOWER({variable}) IN ({false}) THEN 0 "
-            f"ELSE CONCAT('not a boolean: ', {variable}) END"
+            f"CASE WHEN LOWER({raw}) IN ({true}) THEN 1 WHEN LOWER({raw}) IN ({false}) THEN 0 "
+            f"ELSE CONCAT('not a boolean: ', {raw}) END"
         )
-    if needs_nulls:
+    params: list[str] = []
+    if dialect.null_tokens:
         placeholders = ", ".join(["%s"] * len(dialect.null_tokens))
-        value = f"IF({variable} IN ({placeholders}), NULL, {value})"
+        value = f"IF({raw} IN ({placeholders}), NULL, {value})"
         params = list(dialect.null_tokens)
-    return variable, f"{quote_identifier(column.name)} = {value}", params
+    return f"{quote_identifier(column.name)} = {value}", params
 
 
 def load_statement(target: str, info: FileInfo, dialect: Dialect, pipe: Path) -> tuple[str, list[str]]:
     """The LOAD DATA statement for a file, with its bound parameters."""
     targets, assignments, params = [], [], []
+    last = len(info.columns) - 1
     for position, column in enumerate(info.columns):
-        entry, assignment, assignment_params = _column_target(position, column, dialect)
-        targets.append(entry)
-        if assignment:
-            assignments.append(assignment)
-            params.extend(assignment_params)
+        if not _needs_variable(column, dialect):
+            targets.append(quote_identifier(column.name))
+            continue
+        raw = quote_identifier(SHADOW_COLUMN) if position == last else f"@v{position}"
+        targets.append(raw)
+        assignment, assignment_params = _assignment(column, raw, dialect)
+        assignments.append(assignment)
+        params.extend(assignment_params)
     charset = {"utf-8": "utf8mb4", "ascii": "ascii", "latin1": "latin1", "cp1252": "latin1"}[dialect.encoding]
     sql = (
         f"LOAD DATA LOCAL INFILE %s INTO TABLE {target} CHARACTER SET {charset} "

@@ -26,7 +26,7 @@ from rich.progress import Progress, TaskID
 from ingest import audit
 from ingest.contract import Contract, Table
 from ingest.csvfile import BOM, FileError, FileInfo, first_line, inspect_file, read_records, stream_bytes
-from ingest.loaddata import Outcome, load_statement, named_pipe, run_load
+from ingest.loaddata import SHADOW_COLUMN, Outcome, load_statement, named_pipe, needs_shadow_column, run_load
 from ingest.mysql import connect, create_table_sql, exact_collation, quote_identifier, scalar
 from ingest.settings import MySQLSettings, quarantine_dir
 from ingest.validate import RowValidator
@@ -220,11 +220,15 @@ class DatasetLoader:
         if not todo:
             return report, False
         stage = STAGE_PREFIX + table.name
+        shadow = any(needs_shadow_column(info.columns, table.dialect) for info in todo)
         with self.conn.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {quote_identifier(stage)}")
-            cursor.execute(create_table_sql(table, stage, collation=self.collation))
+            cursor.execute(create_table_sql(table, stage, collation=self.collation, shadow_column=shadow))
         for info in todo:
             report.files.append(self._stage_file(table, stage, info))
+        if shadow:
+            with self.conn.cursor() as cursor:
+                cursor.execute(f"ALTER TABLE {quote_identifier(stage)} DROP COLUMN {quote_identifier(SHADOW_COLUMN)}")
         return report, True
 
     def _files_to_load(self, table: Table, infos: list[FileInfo]) -> list[FileInfo]:
@@ -271,7 +275,7 @@ class DatasetLoader:
         task = self._task(f"{table.name} ← {info.path.name}", info.size)
         with named_pipe() as pipe:
             sql, params = load_statement(quote_identifier(stage), info, table.dialect, pipe)
-            outcome = self._transaction(sql, params, pipe, stream_bytes(info), task)
+            outcome = self._transaction(sql, params, pipe, stream_bytes(info), task) if info.balanced_quotes else None
             if outcome is not None:
                 report.rows_read = report.rows_loaded = outcome.records
             else:

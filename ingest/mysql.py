@@ -80,9 +80,12 @@ def create_table_sql(
     *,
     collation: str = "utf8mb4_bin",
     if_not_exists: bool = False,
+    shadow_column: bool = False,
 ) -> str:
     """CREATE TABLE for a contract table (optionally under another name, e.g. a staging copy)."""
     columns = [f"{quote_identifier(c.name)} {c.type.sql()}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
+    if shadow_column:  # see ingest.loaddata.SHADOW_COLUMN
+        columns.append("`_lakehouse_last_field` LONGTEXT NULL")
     if table.primary_key:
         columns.append(f"PRIMARY KEY ({', '.join(quote_identifier(k) for k in table.primary_key)})")
     if not re.fullmatch(r"utf8mb4_\w+", collation):
