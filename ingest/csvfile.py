@@ -153,4 +153,3 @@ def read_records(info: FileInfo, dialect: Dialect) -> Iterator[Record]:
         yield Record(start, raw, fields, problem)
         raw_lines.clear()
         bad_encoding.clear()
-

@@ -78,7 +78,7 @@ def test_bad_types_are_refused(text: str) -> None:
     ],
 )
 def test_contract_errors_name_the_problem(tmp_path: Path, data: object, message: str) -> None:
-    with pytest.raises(ContractError, match="contract file .* is invalid") as error:
+    with pytest.raises(ContractError, match=r"contract file .* is invalid") as error:
         load_contract(write(tmp_path, data))
     assert message in str(error.value)
 

@@ -109,7 +109,7 @@ def test_infer_then_load_keeps_every_value(
 
     duck = duckdb.connect()
     theirs = duck.execute(
-        "SELECT COUNT(*), SUM(CAST(\"Temp (C)\" AS DECIMAL(8,3))), COUNT(*) - COUNT(\"Temp (C)\"), "
+        'SELECT COUNT(*), SUM(CAST("Temp (C)" AS DECIMAL(8,3))), COUNT(*) - COUNT("Temp (C)"), '
         "SUM(CASE WHEN Valid = 'true' THEN 1 ELSE 0 END), COUNT(*) - COUNT(Note), "
         "MIN(CAST(rtrim(\"Reading Time\", 'Z') AS TIMESTAMP)), MAX(CAST(rtrim(\"Reading Time\", 'Z') AS TIMESTAMP)), "
         "SUM(LENGTH(Note)), MIN(Zip) "

@@ -52,7 +52,11 @@ def profiles_mysql(conn: pymysql.connections.Connection, database: str, table: T
 
 def profiles_duckdb(csv: Path, table: Table) -> list[Decimal]:
     select = ", ".join(duckdb_profile(c) for c in table.columns)
-    row = duckdb.connect().execute(f"SELECT COUNT(*), {select} FROM read_csv('{csv}', header = true, all_varchar = true)").fetchone()
+    row = (
+        duckdb.connect()
+        .execute(f"SELECT COUNT(*), {select} FROM read_csv('{csv}', header = true, all_varchar = true)")
+        .fetchone()
+    )
     assert row is not None
     return [Decimal(v) for v in row]
 
