@@ -184,3 +184,8 @@ def print_summary(database: str, reports: list[TableReport]) -> None:
 
 def main() -> None:
     app()
+
+
+from ingest.extract_cli import extract  # noqa: E402  (registered here, defined beside the extract code)
+
+app.command("extract")(extract)

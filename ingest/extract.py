@@ -1,0 +1,550 @@
+"""MySQL tables -> typed Parquet batches in the lake's raw zone, committed by a manifest.
+
+For each table, in a bounded pool of worker threads:
+1. take the table's extract lock (a MySQL named lock per lake, dataset and table), mark runs a
+   kill left `running` as interrupted, and remove their staging files and uncommitted batches;
+2. check the MySQL table against the contract (columns, types, DECIMAL precision and scale);
+3. fix the range: `full` reads everything up to MAX(cursor) now (or the whole table when it has no
+   cursor); `incremental` reads cursor > the watermark of the latest committed batch, up to
+   MAX(cursor) now. COUNT(*) over the same range is what the batch must hold;
+4. stream rows (see `mysql_arrow`) into Parquet files in a staging folder: zstd, row groups of
+   `row_group_rows`, a new file past `max_file_bytes`;
+5. reconcile the rows written with MySQL's count, write the manifest, publish (manifest last),
+   record it in the audit table, and apply retention (`keep` full snapshots).
+A failure or a kill before the manifest leaves nothing visible; the watermark lives in the
+manifest, so it moves only with a committed batch. An incremental run with no new rows writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pymysql
+from pymysql.connections import Connection
+
+from ingest import batches as lakebatches
+from ingest import extract_audit as audit
+from ingest import lake as lakes
+from ingest.batches import MANIFEST, ColumnEntry, FileEntry, Manifest, Watermark
+from ingest.contract import Contract, ContractError, SqlType, Table
+from ingest.lake import Lake, LakeError
+from ingest.mysql import MySQLUnavailable, connect, quote_identifier
+from ingest.mysql_arrow import READERS, ReadError, arrow_schema, pick_reader, read_batches
+from ingest.settings import MySQLSettings
+
+Mode = Literal["full", "incremental"]
+
+# MySQL's DATA_TYPE values each contract type may be stored as.
+_STORED_AS: dict[str, set[str]] = {
+    "TINYINT": {"tinyint"},
+    "BOOLEAN": {"tinyint"},
+    "SMALLINT": {"smallint"},
+    "INT": {"int"},
+    "BIGINT": {"bigint"},
+    "DOUBLE": {"double"},
+    "DECIMAL": {"decimal"},
+    "DATE": {"date"},
+    "DATETIME": {"datetime", "timestamp"},
+    "TIMESTAMP": {"datetime", "timestamp"},
+    "CHAR": {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"},
+    "VARCHAR": {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"},
+    "TEXT": {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"},
+}
+
+
+class ExtractError(RuntimeError):
+    """An extract that cannot finish; nothing of it was committed."""
+
+
+class ExtractFailed(ExtractError):
+    """Some tables failed: their errors, and the results of those that succeeded."""
+
+    def __init__(self, errors: dict[str, str], results: list[TableResult]) -> None:
+        self.errors = errors
+        self.results = results
+        lines = "; ".join(f"{table}: {message}" for table, message in errors.items())
+        super().__init__(f"{len(errors)} table(s) failed, nothing of them was committed: {lines}")
+
+
+@dataclass
+class ExtractOptions:
+    """Knobs of one extract command; the defaults suit a laptop and a Dataproc-sized table alike."""
+
+    database: str | None = None  # MySQL database (default: the dataset's name)
+    tables: list[str] | None = None
+    mode: Mode = "full"
+    workers: int = 2
+    keep: int = 2  # full snapshots kept per table
+    reader: str = "auto"
+    batch_rows: int = 65_536  # rows per read from MySQL
+    row_group_rows: int = 262_144
+    max_file_bytes: int = 256 * 1024 * 1024
+    compression: str = "zstd"
+    compression_level: int = 1
+
+
+@dataclass
+class TableResult:
+    """What one table's extract did, for the summary table."""
+
+    table: str
+    mode: str
+    status: str  # committed or unchanged
+    batch: str | None = None
+    reader: str | None = None
+    rows: int = 0
+    source_rows: int = 0
+    bytes: int = 0
+    files: int = 0
+    seconds: float = 0.0
+    watermark: str | None = None
+    note: str = ""
+    removed: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[str, int | None, int], None]  # (table, total when known, rows advanced)
+
+
+def _no_progress(_table: str, _total: int | None, _rows: int) -> None:
+    return None
+
+
+# -- values and watermarks ---------------------------------------------------------------
+
+
+def encode_value(value: object) -> str:
+    """A cursor value as text for the manifest and the audit table (ISO for dates and times)."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def decode_value(text: str, sql_type: SqlType) -> object:
+    """The inverse of `encode_value` for a column of the contract: a typed value to bind."""
+    base = sql_type.base
+    if base in ("TINYINT", "SMALLINT", "INT", "BIGINT", "BOOLEAN"):
+        return int(text)
+    if base == "DECIMAL":
+        return Decimal(text)
+    if base == "DOUBLE":
+        return Decimal(text)  # bound exactly as written; MySQL compares it numerically
+    if base == "DATE":
+        return date.fromisoformat(text)
+    if base in ("DATETIME", "TIMESTAMP"):
+        return datetime.fromisoformat(text)
+    return text
+
+
+# -- the MySQL side ----------------------------------------------------------------------
+
+
+def check_source(conn: Connection, database: str, table: Table) -> None:  # type: ignore[type-arg]
+    """The MySQL table exists and its columns fit the contract exactly, or say what is wrong."""
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type, numeric_precision, numeric_scale, column_type "
+            "FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+            (database, table.name),
+        )
+        found = {row[0]: row[1:] for row in cursor.fetchall()}
+    if not found:
+        raise ExtractError(
+            f"MySQL database {database} has no table {table.name}; load it first "
+            f"(`python -m ingest load ...`) or pick the database with --database"
+        )
+    for column in table.columns:
+        if column.name not in found:
+            raise ExtractError(f"MySQL table {database}.{table.name} has no column {column.name} (contract)")
+        data_type, precision, scale, column_type = found[column.name]
+        base = column.type.base
+        wrong = data_type.lower() not in _STORED_AS[base] or "unsigned" in str(column_type).lower()
+        if base == "DECIMAL":
+            wrong = wrong or (precision, scale) != (column.type.precision, column.type.scale)
+        if wrong:
+            raise ExtractError(
+                f"MySQL column {database}.{table.name}.{column.name} is {column_type}, "
+                f"but the contract says {column.type}; fix the contract or reload the table"
+            )
+
+
+def _lock(conn: Connection, lake: Lake, dataset: str, table: str) -> None:  # type: ignore[type-arg]
+    """One extract per lake, dataset and table at a time (the lock dies with the connection)."""
+    digest = hashlib.sha1(f"{lake.uri}|{dataset}|{table}".encode()).hexdigest()
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT GET_LOCK(%s, 0)", (f"lakehouse_extract.{digest}",))
+        row = cursor.fetchone()
+    if not row or row[0] != 1:
+        raise ExtractError(f"another extract of {dataset}.{table} into {lake.uri} is running; wait for it to finish")
+
+
+def _where(table: Table, bounds: tuple[object | None, object | None]) -> tuple[str, tuple[object, ...]]:
+    """`WHERE low < cursor <= high` with bound parameters (no bound when None)."""
+    if table.cursor is None:
+        return "", ()
+    column = quote_identifier(table.cursor)
+    parts = [(f"{column} {op} %s", value) for op, value in zip((">", "<="), bounds, strict=True) if value is not None]
+    return (" WHERE " + " AND ".join(p for p, _ in parts) if parts else ""), tuple(v for _, v in parts)
+
+
+def _high(conn: Connection, database: str, table: Table, low: object | None) -> object | None:  # type: ignore[type-arg]
+    """MAX(cursor) past `low`: the batch's inclusive upper watermark (None: no rows past `low`)."""
+    if table.cursor is None:
+        return None
+    where, params = _where(table, (low, None))
+    source = f"{quote_identifier(database)}.{quote_identifier(table.name)}"
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT MAX({quote_identifier(table.cursor)}) FROM {source}{where}", params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def count_rows(
+    settings: MySQLSettings, database: str, table: Table, bounds: tuple[object | None, object | None]
+) -> int:
+    """COUNT(*) over a batch's range, on a connection of its own: it runs beside the read, so the
+    reconciliation costs no extra wall time (a full scan of a large table takes seconds)."""
+    where, params = _where(table, bounds)
+    conn = connect(settings)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM {quote_identifier(database)}.{quote_identifier(table.name)}{where}", params
+            )
+            row = cursor.fetchone()
+    finally:
+        conn.close()
+    assert row is not None
+    return int(row[0])
+
+
+# -- the Parquet side --------------------------------------------------------------------
+
+
+class PartWriter:
+    """Parquet files of one batch: row groups of exactly `row_group_rows` (the last may be
+    smaller), a new file once one passes `max_file_bytes`. Holds at most one row group in memory."""
+
+    def __init__(self, folder: Path, schema: pa.Schema, options: ExtractOptions) -> None:
+        self.folder = folder
+        self.schema = schema
+        self.options = options
+        self.buffer: list[pa.RecordBatch] = []
+        self.buffered = 0
+        self.entries: list[FileEntry] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._sink: pa.NativeFile | None = None
+        self._rows = 0
+        self._groups = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.buffer.append(batch)
+        self.buffered += batch.num_rows
+        size = self.options.row_group_rows
+        if self.buffered < size:
+            return
+        table = pa.Table.from_batches(self.buffer, schema=self.schema)
+        offset = 0
+        while table.num_rows - offset >= size:
+            self._write(table.slice(offset, size))
+            offset += size
+        rest = table.slice(offset)
+        self.buffer, self.buffered = rest.to_batches(), rest.num_rows
+
+    def finish(self) -> list[FileEntry]:
+        """Flush, close, and describe the files (an empty batch still gets one file with the schema)."""
+        if self.buffered or (not self.entries and self._writer is None):
+            self._write(pa.Table.from_batches(self.buffer, schema=self.schema))
+        self._close()
+        return self.entries
+
+    def _write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            path = self.folder / f"part-{len(self.entries):05d}.parquet"
+            self._sink = pa.OSFile(str(path), "wb")
+            self._writer = pq.ParquetWriter(
+                self._sink,
+                self.schema,
+                compression=self.options.compression,
+                compression_level=self.options.compression_level,
+            )
+        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self._rows += table.num_rows
+        self._groups += 1
+        assert self._sink is not None
+        if self._sink.tell() >= self.options.max_file_bytes:
+            self._close()
+
+    def _close(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        assert self._sink is not None
+        self._sink.close()
+        path = self.folder / f"part-{len(self.entries):05d}.parquet"
+        crc, _ = lakes.file_checksums(path, md5=False)
+        self.entries.append(
+            FileEntry(path=path.name, rows=self._rows, bytes=path.stat().st_size, row_groups=self._groups, crc32c=crc)
+        )
+        self._writer, self._sink, self._rows, self._groups = None, None, 0, 0
+
+
+# -- one table ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Job:
+    """Everything one table's extract needs, shared read-only by the workers."""
+
+    contract: Contract
+    settings: MySQLSettings
+    lake_uri: str
+    options: ExtractOptions
+    run_id: str
+    progress: Progress
+
+    @property
+    def database(self) -> str:
+        return self.options.database or self.contract.dataset
+
+
+def _plan(job: _Job, lake: Lake, table: Table) -> tuple[Mode, object | None, str]:
+    """The batch's mode, its exclusive low watermark, and a note for the summary."""
+    if job.options.mode == "full":
+        return "full", None, ""
+    if table.cursor is None:
+        return "full", None, "no cursor column: full snapshot"
+    dataset = job.contract.dataset
+    marks = [
+        b.manifest.watermark
+        for b in lakebatches.committed_batches(lake, dataset, table.name)
+        if b.manifest.watermark is not None and b.manifest.watermark.column == table.cursor
+    ]
+    if not marks:
+        return "full", None, "first extract: full snapshot"
+    high = marks[-1].high if marks[-1] is not None else None
+    if high is None:  # the last snapshot was of an empty table: everything is new
+        return "incremental", None, ""
+    return "incremental", decode_value(high, table.column(table.cursor).type), ""
+
+
+def _clean(lake: Lake, staging: Path, dataset: str, table: str) -> None:
+    """What a killed or failed run left: its local staging files and its uncommitted batches."""
+    shutil.rmtree(staging, ignore_errors=True)
+    lakebatches.remove_uncommitted(lake, dataset, table)
+
+
+def _manifest(
+    job: _Job,
+    table: Table,
+    batch_id: str,
+    mode: Mode,
+    reader: str,
+    started: datetime,
+    bounds: tuple[object | None, object | None],
+    counts: tuple[int, int],
+    files: list[FileEntry],
+) -> Manifest:
+    schema = arrow_schema(table)
+    low, high = bounds
+    watermark = None
+    if table.cursor is not None:
+        watermark = Watermark(
+            column=table.cursor,
+            type=str(table.column(table.cursor).type),
+            low=None if low is None else encode_value(low),
+            high=None if high is None else encode_value(high),
+        )
+    return Manifest(
+        dataset=job.contract.dataset,
+        table=table.name,
+        batch=batch_id,
+        mode=mode,
+        source_database=job.database,
+        reader=reader,
+        started_at=started.isoformat(),
+        committed_at=datetime.now(UTC).isoformat(),
+        rows=counts[0],
+        source_rows=counts[1],
+        bytes=sum(f.bytes for f in files),
+        compression=f"{job.options.compression}(level {job.options.compression_level})",
+        files=files,
+        columns=[
+            ColumnEntry(name=c.name, type=str(c.type), arrow=str(f.type), nullable=c.nullable)
+            for c, f in zip(table.columns, schema, strict=True)
+        ],
+        watermark=watermark,
+    )
+
+
+def _write_batch(
+    job: _Job, table: Table, reader: str, folder: Path, bounds: tuple[object | None, object | None]
+) -> tuple[list[FileEntry], int]:
+    """Stream the range into Parquet files under `folder` while MySQL counts the same range.
+
+    Returns the files and MySQL's count; raises when they do not reconcile.
+    """
+    folder.mkdir(parents=True)
+    writer = PartWriter(folder, arrow_schema(table), job.options)
+    job.progress(table.name, None, 0)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="count") as counter:
+        counting = counter.submit(count_rows, job.settings, job.database, table, bounds)
+        counting.add_done_callback(
+            lambda done: job.progress(table.name, done.result(), 0) if done.exception() is None else None
+        )
+        for batch in read_batches(reader, job.settings, job.database, table, bounds, job.options.batch_rows):
+            writer.add(batch)
+            job.progress(table.name, None, batch.num_rows)
+        files = writer.finish()
+        total = counting.result()
+    rows = sum(f.rows for f in files)
+    if rows != total:
+        raise ExtractError(
+            f"counts do not reconcile: MySQL counted {total:,} rows in range, {rows:,} were read "
+            "(the table changed during the extract?); nothing was committed, run it again"
+        )
+    return files, total
+
+
+def extract_table(job: _Job, table: Table) -> TableResult:
+    """One table, start to finish (see the module docstring). Runs in a worker thread."""
+    clock = time.perf_counter()
+    lake = lakes.parse_lake(job.lake_uri)  # a client of its own per thread
+    conn = connect(job.settings)
+    try:
+        result = _extract(job, table, lake, conn)
+    finally:
+        conn.close()  # releases the lock
+    result.seconds = time.perf_counter() - clock
+    return result
+
+
+def _extract(job: _Job, table: Table, lake: Lake, conn: Connection) -> TableResult:  # type: ignore[type-arg]
+    """Lock, clean, check, plan; then either record "nothing new" or write and commit a batch."""
+    dataset = job.contract.dataset
+    _lock(conn, lake, dataset, table.name)
+    audit.mark_interrupted(conn, lake.uri, dataset, table.name)
+    _clean(lake, lakes.staging_root(lake) / dataset / table.name, dataset, table.name)
+    check_source(conn, job.database, table)
+    reader = pick_reader(job.options.reader, table, job.settings)
+    mode, low, note = _plan(job, lake, table)
+    high = _high(conn, job.database, table, low)
+    result = TableResult(table.name, mode, "unchanged", reader=reader, note=note)
+    marks = (table.cursor, None if low is None else encode_value(low), None if high is None else encode_value(high))
+    if mode == "incremental" and high is None:
+        audit.start(conn, run_id=job.run_id, dataset=dataset, database=job.database, table=table.name,
+                    lake_uri=lake.uri, batch_id=None, mode=mode, reader=reader, watermark=marks,
+                    status="unchanged")  # fmt: skip
+        result.note, result.watermark = "nothing new", marks[1]
+        return result
+    return _commit_batch(job, table, lake, conn, result, (low, high), marks)
+
+
+def _commit_batch(
+    job: _Job,
+    table: Table,
+    lake: Lake,
+    conn: Connection,  # type: ignore[type-arg]
+    result: TableResult,
+    bounds: tuple[object | None, object | None],
+    marks: tuple[str | None, str | None, str | None],
+) -> TableResult:
+    """Write the batch in staging, reconcile, write its manifest, publish, audit, apply retention."""
+    dataset, started = job.contract.dataset, datetime.now(UTC)
+    batch_id = lakebatches.new_batch_id(started)
+    extract_id = audit.start(conn, run_id=job.run_id, dataset=dataset, database=job.database, table=table.name,
+                             lake_uri=lake.uri, batch_id=batch_id, mode=result.mode, reader=result.reader,
+                             watermark=marks)  # fmt: skip
+    folder = lakes.staging_root(lake) / dataset / table.name / f"{lakebatches.BATCH_PREFIX}{batch_id}"
+    try:
+        assert result.reader is not None and result.mode in ("full", "incremental")
+        files, total = _write_batch(job, table, result.reader, folder, bounds)
+        mode: Mode = "full" if result.mode == "full" else "incremental"
+        manifest = _manifest(job, table, batch_id, mode, result.reader, started, bounds, (total, total), files)
+        (folder / MANIFEST).write_bytes(manifest.to_json())
+        lakes.publish(lake, folder, lakebatches.batch_prefix(dataset, table.name, batch_id), MANIFEST)
+    except BaseException as exc:
+        audit.finish(conn, extract_id, status="failed", message=f"{type(exc).__name__}: {exc}"[:4000])
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    audit.finish(conn, extract_id, status="committed", source_rows=total, rows_written=total,
+                 bytes_written=manifest.bytes, files=len(files))  # fmt: skip
+    result.removed = lakebatches.apply_retention(lake, dataset, table.name, job.options.keep)
+    result.status, result.batch, result.rows, result.source_rows = "committed", batch_id, total, total
+    result.bytes, result.files, result.watermark = manifest.bytes, len(files), marks[2]
+    return result
+
+
+# -- the whole dataset -------------------------------------------------------------------
+
+
+def _selected(contract: Contract, names: list[str] | None) -> list[Table]:
+    if not names:
+        return list(contract.tables)
+    return [contract.table(name) for name in names]
+
+
+def _validate(options: ExtractOptions) -> None:
+    if options.mode not in ("full", "incremental"):
+        raise ExtractError(f"--mode must be full or incremental, not {options.mode!r}")
+    if options.reader not in READERS:
+        raise ExtractError(f"--reader must be one of {', '.join(READERS)}, not {options.reader!r}")
+    for name in ("workers", "keep", "batch_rows", "row_group_rows", "max_file_bytes"):
+        if getattr(options, name) < 1:
+            raise ExtractError(f"{name.replace('_', '-')} must be at least 1")
+
+
+def extract_dataset(
+    contract: Contract,
+    settings: MySQLSettings,
+    lake_uri: str | None = None,
+    options: ExtractOptions | None = None,
+    progress: Progress | None = None,
+) -> list[TableResult]:
+    """Extract the contract's tables into the lake (default: `lake.default_lake_uri()`).
+
+    Raises ContractError (unknown table), LakeError (lake unusable), MySQLUnavailable, ExtractError;
+    ExtractFailed when some tables failed (the others are committed and listed in it).
+    """
+    options = options or ExtractOptions()
+    _validate(options)
+    tables = _selected(contract, options.tables)
+    lake = lakes.parse_lake(lake_uri or lakes.default_lake_uri())
+    lakes.check(lake)
+    conn = connect(settings)
+    try:
+        audit.ensure_extracts(conn)
+    finally:
+        conn.close()
+    job = _Job(contract, settings, lake.uri, options, uuid.uuid4().hex, progress or _no_progress)
+    results: dict[str, TableResult] = {}
+    errors: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="extract") as pool:
+        futures = {table.name: pool.submit(extract_table, job, table) for table in tables}
+        for name, future in futures.items():
+            try:
+                results[name] = future.result()
+            except (ExtractError, ReadError, LakeError, MySQLUnavailable, ContractError, OSError) as exc:
+                errors[name] = str(exc)
+            except pymysql.err.MySQLError as exc:
+                errors[name] = f"MySQL error {exc}"
+            except Exception as exc:  # noqa: BLE001  (one table's bug must not hide the others' results)
+                errors[name] = f"{type(exc).__name__}: {exc}"
+    ordered = [results[t.name] for t in tables if t.name in results]
+    if errors:
+        raise ExtractFailed(errors, ordered)
+    return ordered

@@ -1,0 +1,159 @@
+"""`python -m ingest extract`: MySQL tables -> Parquet batches in the lake, with a progress bar and a summary."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from ingest.contract import Contract, ContractError, contract_path, load_contract
+from ingest.extract import ExtractError, ExtractFailed, ExtractOptions, TableResult, extract_dataset
+from ingest.lake import LakeError, default_lake_uri
+from ingest.mysql import MySQLUnavailable
+from ingest.mysql_arrow import ReadError
+from ingest.settings import MySQLSettings
+
+console = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print an error that says what to do next, and exit (1: the extract failed, 2: bad usage)."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def resolve_contract(dataset: str | None, contract: Path | None) -> Contract:
+    """Like `ingest.cli.resolve_contract` (not imported: ingest.cli imports this module)."""
+    if (dataset is None) == (contract is None):
+        fail("give exactly one of --dataset NAME (a shipped contract) or --contract FILE", 2)
+    try:
+        return load_contract(contract if contract is not None else contract_path(dataset or ""))
+    except (ContractError, ValueError) as exc:
+        fail(str(exc), 2)
+
+
+class _Bars:
+    """A thread-safe progress callback for the extract workers: one bar per table, in rows."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, table: str, total: int | None, rows: int) -> None:
+        if table not in self.tasks:
+            self.tasks[table] = self.progress.add_task(table, total=total)
+        elif total is not None:
+            self.progress.update(self.tasks[table], total=total)
+        if rows:
+            self.progress.advance(self.tasks[table], rows)
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:,.1f} {unit}" if unit != "B" else f"{count} B"
+        value /= 1024
+    return f"{count} B"
+
+
+def print_summary(lake: str, results: list[TableResult]) -> None:
+    """One row per table: rows (checked against MySQL), files, bytes, rows/s, batch."""
+    table = RichTable(title=f"extract into {lake}")
+    headers = ("table", "mode", "status", "rows", "MySQL count", "files", "size", "seconds", "rows/s", "batch")
+    for header in headers:
+        table.add_column(header, justify="left" if header in ("table", "mode", "status", "batch") else "right")
+    for r in results:
+        rate = f"{r.rows / r.seconds:,.0f}" if r.seconds > 0 and r.rows else "-"
+        table.add_row(
+            r.table,
+            r.mode,
+            r.status + (f" ({r.note})" if r.note else ""),
+            f"{r.rows:,}",
+            f"{r.source_rows:,}",
+            str(r.files),
+            _size(r.bytes),
+            f"{r.seconds:.2f}",
+            rate,
+            r.batch or "-",
+        )
+    rows, size = sum(r.rows for r in results), sum(r.bytes for r in results)
+    table.add_row("total", "", "", f"{rows:,}", f"{sum(r.source_rows for r in results):,}", "", _size(size), "", "", "")
+    out.print(table)
+    removed = sum(len(r.removed) for r in results)
+    if removed:
+        out.print(f"removed {removed} batch(es) past the retention of --keep full snapshots")
+
+
+def extract(
+    dataset: Annotated[str | None, typer.Option(help="A shipped contract, e.g. tpch.")] = None,
+    contract_file: Annotated[Path | None, typer.Option("--contract", help="A contract file.")] = None,
+    lake: Annotated[
+        str | None,
+        typer.Option(help="file:///folder or gs://BUCKET/PREFIX (default: LAKEHOUSE_LAKE_URI, else .local/lake)."),
+    ] = None,
+    database: Annotated[str | None, typer.Option(help="MySQL database (default: the dataset's name).")] = None,
+    tables: Annotated[str | None, typer.Option(help="Only these tables, comma-separated.")] = None,
+    mode: Annotated[
+        str, typer.Option(help="full: a new snapshot batch; incremental: rows past the cursor's watermark.")
+    ] = "full",
+    workers: Annotated[int, typer.Option(help="Tables extracted at the same time.")] = 2,
+    keep: Annotated[int, typer.Option(help="Full snapshots kept per table; older batches are removed.")] = 2,
+    reader: Annotated[str, typer.Option(help="auto (connectorx when exact), connectorx or pymysql.")] = "auto",
+    batch_rows: Annotated[int, typer.Option(help="Rows fetched from MySQL at a time.")] = 65_536,
+    row_group_rows: Annotated[int, typer.Option(help="Rows per Parquet row group.")] = 262_144,
+    max_file_mb: Annotated[int, typer.Option(help="Start a new Parquet file past this size (MiB).")] = 256,
+    progress: Annotated[
+        bool, typer.Option(help="Show progress bars (default: when on a terminal).")
+    ] = sys.stderr.isatty(),
+) -> None:
+    """Extract MySQL tables into the lake's raw zone as typed Parquet (zstd), one batch per table.
+
+    Layout: <lake>/raw/<dataset>/<table>/batch=<id>/part-NNNNN.parquet + manifest.json. A batch
+    is visible only once its manifest is written (last); a killed run leaves nothing visible and
+    the next run cleans up. Counts are reconciled with MySQL and recorded in the audit table.
+    GCS: credentials from GOOGLE_APPLICATION_CREDENTIALS or application default credentials;
+    STORAGE_EMULATOR_HOST points the same client at an emulator.
+    """
+    contract = resolve_contract(dataset, contract_file)
+    if mode not in ("full", "incremental"):
+        fail(f"--mode must be full or incremental, not {mode!r}", 2)
+    options = ExtractOptions(
+        database=database,
+        tables=[t.strip() for t in tables.split(",") if t.strip()] if tables else None,
+        mode="full" if mode == "full" else "incremental",
+        workers=workers,
+        keep=keep,
+        reader=reader,
+        batch_rows=batch_rows,
+        row_group_rows=row_group_rows,
+        max_file_bytes=max_file_mb * 1024 * 1024,
+    )
+    lake_uri = lake or default_lake_uri()
+    bars = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not progress,
+    )
+    try:
+        with bars:
+            results = extract_dataset(contract, MySQLSettings.from_env(), lake_uri, options, _Bars(bars))
+    except ContractError as exc:
+        fail(str(exc), 2)
+    except ExtractFailed as exc:
+        if exc.results:
+            print_summary(lake_uri, exc.results)
+        fail(str(exc))
+    except (ExtractError, LakeError, MySQLUnavailable, ReadError) as exc:
+        fail(str(exc))
+    print_summary(lake_uri, results)
