@@ -1,0 +1,40 @@
+-- Promotion effect (TPC-H Q14): how did promotions do? The percentage of the revenue of lines
+-- shipped in the month starting at DATE that came from promotional parts (type PROMO...).
+{%- set month_start = dbt.string_literal(dbt.escape_single_quotes(var('tpch')['q14_date'] | string)) %}
+
+with
+
+parts as (
+
+    select * from {{ ref('dim_part') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('fct_order_lines') }}
+
+),
+
+month_lines as (
+
+    select
+        parts.part_type,
+        order_lines.extended_price * (1 - order_lines.discount) as revenue
+    from order_lines
+    inner join parts
+        on order_lines.part_key = parts.part_key
+    where order_lines.ship_date >= date {{ month_start }}
+        and order_lines.ship_date < date {{ month_start }} + interval '1' month
+
+),
+
+promotion_effect as (
+
+    select
+        100.00 * sum(case when part_type like 'PROMO%' then revenue else 0 end) / sum(revenue) as promo_revenue
+    from month_lines
+
+)
+
+select * from promotion_effect
