@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 SCALE  ?= 0.01
 
 export DO_NOT_TRACK := 1
+# Absolute state paths for every tool (dbt's Spark session, the Thrift server, the lake).
+export LAKEHOUSE_LOCAL_DIR ?= $(CURDIR)/.local
 
 .PHONY: demo test lint typecheck unit venv mysql bench clean
 
@@ -20,9 +22,11 @@ venv: $(VENV)/.installed  ## create .venv and install requirements.txt
 mysql:  ## use the server at LAKEHOUSE_MYSQL_URL, or start a private one under .local/
 	scripts/mysql-local.sh ensure
 
-demo: venv mysql  ## TPC-H at scale $(SCALE): generate, load into MySQL
+demo: venv mysql  ## TPC-H at scale $(SCALE): generate, load into MySQL, extract to the lake, dbt build
 	$(PY) -m ingest generate-tpch --scale $(SCALE) --out .local/tpch
 	$(PY) -m ingest load --dataset tpch --source .local/tpch
+	$(PY) -m ingest extract --dataset tpch
+	$(VENV)/bin/dbt build --target local
 
 unit: venv mysql
 	$(PY) -m pytest
@@ -38,6 +42,8 @@ test: unit lint typecheck  ## the whole test suite, ruff and mypy
 
 bench: venv mysql  ## benchmarks at TPC-H scale 1 (see README)
 	$(PY) bench/bench_load.py --scale 1
+	$(PY) bench/bench_extract.py --scale 0.1 1
+	$(PY) bench/bench_dbt.py --scale 0.1 1
 
 clean:
 	rm -rf .local .pytest_cache .mypy_cache .ruff_cache
