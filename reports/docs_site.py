@@ -1,0 +1,182 @@
+"""The dbt docs site: publish `dbt docs generate` output beside the lake, and serve it locally.
+
+`dbt docs generate --static` writes, next to the usual `index.html` + `manifest.json` +
+`catalog.json`, a `static_index.html` that carries the manifest and catalog inside: one file that
+renders from a disk, a bucket or any web server. `publish` copies the site to `<lake>/docs/`
+(`gs://BUCKET/PREFIX/docs/` in production), the static page as `index.html` when it is there (else
+dbt's app, which fetches the two JSON files beside it), `index.html` last, each file replaced
+atomically on a local lake and uploaded with checksums on GCS (`ingest.lake.publish`).
+
+    dbt docs generate --static
+    python -m reports.docs_site publish [--target-path target] [--lake URI]
+    python -m reports.docs_site serve [--port 8080] [--lake URI]   # then open http://127.0.0.1:8080/
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from ingest import lake as lakes
+from ingest.settings import REPO_ROOT, local_dir
+
+REQUIRED = ("index.html", "manifest.json", "catalog.json")
+
+
+class DocsError(RuntimeError):
+    """The docs cannot be published or served; the message says what to do next."""
+
+
+def default_target_dir() -> Path:
+    """Where dbt wrote its artifacts: DBT_TARGET_PATH, else `<repo>/target`."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or REPO_ROOT / "target")
+
+
+def site_files(target_dir: Path) -> dict[str, Path]:
+    """The files of the site, by their published name, `index.html` last."""
+    missing = [name for name in REQUIRED if not (target_dir / name).is_file()]
+    if missing:
+        raise DocsError(
+            f"{target_dir} has no {', '.join(missing)}: run `dbt docs generate --static` first "
+            "(with --target-path, or DBT_TARGET_PATH, if dbt writes elsewhere)"
+        )
+    index = target_dir / "index.html"
+    static = target_dir / "static_index.html"
+    # The static page embeds the manifest and catalog: prefer it unless an older run left it behind.
+    if static.is_file() and static.stat().st_mtime >= (target_dir / "catalog.json").stat().st_mtime - 1:
+        index = static
+    return {
+        "manifest.json": target_dir / "manifest.json",
+        "catalog.json": target_dir / "catalog.json",
+        "index.html": index,
+    }
+
+
+def _replace_file(source: Path, target: Path) -> None:
+    """Copy under a hidden temporary name in the target's folder, then rename over the target."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        shutil.copyfile(source, temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def publish_docs(target_dir: Path, lake_uri: str) -> str:
+    """Publish the docs site in `target_dir` to `<lake>/docs/`; returns the address of its index.html."""
+    files = site_files(Path(target_dir))
+    lake = lakes.parse_lake(lake_uri)
+    lakes.check(lake)
+    if lake.scheme == "file":
+        assert lake.root is not None
+        docs = lake.root / "docs"
+        docs.mkdir(parents=True, exist_ok=True)
+        for name, source in files.items():
+            _replace_file(source, docs / name)
+        return (docs / "index.html").as_uri()
+    staging = lakes.staging_root(lake) / f"docs-{os.getpid()}-{time.time_ns()}"
+    staging.mkdir(parents=True)
+    for name, source in files.items():
+        shutil.copyfile(source, staging / name)
+    lakes.publish(lake, staging, "docs", "index.html")
+    return lakes.url(lake, "docs/index.html")
+
+
+def local_docs_dir(lake_uri: str) -> Path:
+    """A local folder holding `<lake>/docs/`: the folder itself, or a fresh download of a `gs://` one."""
+    lake = lakes.parse_lake(lake_uri)
+    if lake.scheme == "file":
+        assert lake.root is not None
+        folder = lake.root / "docs"
+    else:
+        folder = local_dir() / "docs-site" / f"{lake.bucket}-{lake.prefix.replace('/', '_') or 'root'}"
+        shutil.rmtree(folder, ignore_errors=True)
+        for key in lakes.list_files(lake, "docs"):
+            path = folder / key.removeprefix("docs/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(lakes.read_bytes(lake, key))
+    if not (folder / "index.html").is_file():
+        raise DocsError(
+            f"no docs site at {lake.uri}/docs/: run `dbt docs generate --static` and "
+            "`python -m reports.docs_site publish` first"
+        )
+    return folder
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves files; logs one short line per request to stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+def make_server(directory: Path, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """An HTTP server for `directory` (port 0: a free one; read it from `server.server_address`)."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    return ThreadingHTTPServer((host, port), handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m reports.docs_site",
+        description="Publish the dbt docs site to <lake>/docs/ and browse it locally.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    publish = commands.add_parser(
+        "publish",
+        help="copy dbt's docs (after `dbt docs generate --static`) to <lake>/docs/",
+        description="Copy index.html (the self-contained static_index.html when present), manifest.json and "
+        "catalog.json from dbt's target folder to <lake>/docs/, index.html last.",
+    )
+    publish.add_argument(
+        "--target-path", type=Path, default=None, help="dbt's target folder (default: DBT_TARGET_PATH, else target)"
+    )
+    serve = commands.add_parser(
+        "serve",
+        help="serve <lake>/docs/ at http://127.0.0.1:PORT/",
+        description="Serve <lake>/docs/ over HTTP on this machine only (a gs:// lake's docs are downloaded first).",
+    )
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    for sub in (publish, serve):
+        sub.add_argument(
+            "--lake", default=None, help="lake URI (default: LAKEHOUSE_LAKE_URI, else file://<.local>/lake)"
+        )
+    args = parser.parse_args(argv)
+    lake_uri = args.lake or lakes.default_lake_uri()
+    try:
+        if args.command == "publish":
+            print(f"dbt docs published: {publish_docs(args.target_path or default_target_dir(), lake_uri)}")
+            return 0
+        server = make_server(local_docs_dir(lake_uri), args.bind, args.port)
+    except (DocsError, lakes.LakeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot listen on {args.bind}:{args.port} ({exc}); pick another --port", file=sys.stderr)
+        return 2
+    host, port = server.server_address[:2]
+    print(f"Serving the dbt docs of {lake_uri} at http://{host!s}:{port}/ (Ctrl+C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
