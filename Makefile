@@ -7,14 +7,22 @@ SCALE  ?= 0.01
 export DO_NOT_TRACK := 1
 # Absolute state paths for every tool (dbt's Spark session, the Thrift server, the lake).
 export LAKEHOUSE_LOCAL_DIR ?= $(CURDIR)/.local
+# Airflow on embedded defaults: SQLite metadata under .local/airflow, this repository's DAGs.
+export AIRFLOW_HOME ?= $(LAKEHOUSE_LOCAL_DIR)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export DATAHUB_TELEMETRY_ENABLED := false
+AIRFLOW := $(VENV)/bin/airflow
 
-.PHONY: demo test lint typecheck unit venv mysql bench clean
+.PHONY: demo test lint typecheck unit venv mysql manifest airflow-db airflow-ui bench clean
 
-$(VENV)/.installed: requirements.txt constraints.txt
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps -e .  # the project's packages, importable by the DAGs
 	touch $@
 
 venv: $(VENV)/.installed  ## create .venv and install requirements.txt
@@ -22,13 +30,22 @@ venv: $(VENV)/.installed  ## create .venv and install requirements.txt
 mysql:  ## use the server at LAKEHOUSE_MYSQL_URL, or start a private one under .local/
 	scripts/mysql-local.sh ensure
 
-demo: venv mysql  ## TPC-H at scale $(SCALE): generate, load into MySQL, extract to the lake, dbt build
-	$(PY) -m ingest generate-tpch --scale $(SCALE) --out .local/tpch
-	$(PY) -m ingest load --dataset tpch --source .local/tpch
-	$(PY) -m ingest extract --dataset tpch
-	$(VENV)/bin/dbt build --target local
+manifest: venv  ## dbt's manifest, from which Cosmos renders the DAG's dbt task groups
+	$(VENV)/bin/dbt parse --quiet
 
-unit: venv mysql
+airflow-db: venv  ## Airflow's SQLite metadata and the pool for session-mode Spark
+	$(AIRFLOW) db migrate > /dev/null
+	$(AIRFLOW) pools set spark_session 1 "dbt tasks on the local Spark session (one Derby metastore)" > /dev/null
+
+demo: venv mysql manifest airflow-db  ## the whole pipeline through Airflow on TPC-H $(SCALE)
+	$(AIRFLOW) dags test lakehouse_pipeline -c '{"tpch_scale": $(SCALE)}' > $(LAKEHOUSE_LOCAL_DIR)/demo.log 2>&1 \
+	  || { tail -50 $(LAKEHOUSE_LOCAL_DIR)/demo.log; echo "demo failed; full log: $(LAKEHOUSE_LOCAL_DIR)/demo.log"; exit 1; }
+	$(PY) -m orchestration.summary
+
+airflow-ui: manifest airflow-db  ## the Airflow UI on http://127.0.0.1:8080 (user admin, password printed at start)
+	$(AIRFLOW) standalone
+
+unit: venv mysql manifest
 	$(PY) -m pytest
 
 lint: venv

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,15 @@ import pytest
 from ingest.contract import Contract, load_contract
 from ingest.mysql import MySQLUnavailable, connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
+
+# Airflow reads its configuration when first imported (test modules import it at collection), so
+# the tests' private Airflow home is set here, before any test module is imported.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="lakehouse-airflow-")
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
+os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
+os.environ["DATAHUB_TELEMETRY_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
 
 TPCH_SCALE = 0.01
 TPCH_ROWS = {
