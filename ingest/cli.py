@@ -6,14 +6,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table as RichTable
 
-from ingest.contract import Contract, ContractError, contract_path, load_contract
+from ingest.cli_common import console, fail, out, resolve_contract
+from ingest.contract import ContractError
+from ingest.extract_cli import extract
 from ingest.infer import infer_contract
 from ingest.loader import LoadError, LoadOptions, TableReport, load_dataset
 from ingest.mysql import MySQLUnavailable
@@ -25,22 +26,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out = Console()
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def resolve_contract(dataset: str | None, contract: Path | None) -> Contract:
-    if (dataset is None) == (contract is None):
-        fail("give exactly one of --dataset NAME (a shipped contract) or --contract FILE", 2)
-    try:
-        return load_contract(contract if contract is not None else contract_path(dataset or ""))
-    except (ContractError, ValueError) as exc:
-        fail(str(exc), 2)
 
 
 @app.command("generate-tpch")
@@ -185,7 +170,5 @@ def print_summary(database: str, reports: list[TableReport]) -> None:
 def main() -> None:
     app()
 
-
-from ingest.extract_cli import extract  # noqa: E402  (registered here, defined beside the extract code)
 
 app.command("extract")(extract)

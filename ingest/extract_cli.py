@@ -4,38 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from ingest.contract import Contract, ContractError, contract_path, load_contract
+from ingest.cli_common import console, fail, out, resolve_contract
+from ingest.contract import ContractError
 from ingest.extract import ExtractError, ExtractFailed, ExtractOptions, TableResult, extract_dataset
 from ingest.lake import LakeError, default_lake_uri
 from ingest.mysql import MySQLUnavailable
 from ingest.mysql_arrow import ReadError
 from ingest.settings import MySQLSettings
-
-console = Console(stderr=True)
-out = Console()
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print an error that says what to do next, and exit (1: the extract failed, 2: bad usage)."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def resolve_contract(dataset: str | None, contract: Path | None) -> Contract:
-    """Like `ingest.cli.resolve_contract` (not imported: ingest.cli imports this module)."""
-    if (dataset is None) == (contract is None):
-        fail("give exactly one of --dataset NAME (a shipped contract) or --contract FILE", 2)
-    try:
-        return load_contract(contract if contract is not None else contract_path(dataset or ""))
-    except (ContractError, ValueError) as exc:
-        fail(str(exc), 2)
 
 
 class _Bars:
