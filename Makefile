@@ -15,7 +15,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DATAHUB_TELEMETRY_ENABLED := false
 AIRFLOW := $(VENV)/bin/airflow
 
-.PHONY: demo test lint typecheck unit venv mysql manifest airflow-db airflow-ui bench clean
+.PHONY: demo test lint typecheck unit venv mysql manifest airflow-db airflow-ui chromium bench clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
@@ -45,7 +45,10 @@ demo: venv mysql manifest airflow-db  ## the whole pipeline through Airflow on T
 airflow-ui: manifest airflow-db  ## the Airflow UI on http://127.0.0.1:8080 (user admin, password printed at start)
 	$(AIRFLOW) standalone
 
-unit: venv mysql manifest
+chromium:  ## headless Chromium for the browser tests (Debian packages)
+	scripts/install-chromium.sh
+
+unit: venv mysql manifest chromium
 	$(PY) -m pytest
 
 lint: venv

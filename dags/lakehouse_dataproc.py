@@ -1,0 +1,158 @@
+"""Production transform on Google Cloud: an ephemeral Dataproc cluster runs the dbt models.
+
+When the extract has refreshed the lake's raw tables in GCS (the `lakehouse_pipeline` DAG's raw
+assets), this DAG creates a Dataproc cluster whose master runs the Spark Thrift server (an
+initialization action), builds the dbt project against it over Thrift (Cosmos, target
+`dataproc`), runs the PySpark business report as a Dataproc job, and always deletes the cluster
+(trigger rule all_done), whatever happened before.
+
+Settings come from the environment of the Airflow deployment (see the README's Google Cloud
+set-up): GCP_PROJECT, GCP_REGION, LAKEHOUSE_BUCKET, LAKEHOUSE_LAKE_URI (gs://BUCKET/PREFIX),
+DATAPROC_SERVICE_ACCOUNT, DATAPROC_SUBNETWORK; the Google connection is `google_cloud_default`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.google.cloud.operators.dataproc import (
+    DataprocCreateClusterOperator,
+    DataprocDeleteClusterOperator,
+    DataprocSubmitJobOperator,
+)
+from airflow.sdk import Asset, dag
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+
+from orchestration import tasks
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT_ID = os.environ.get("GCP_PROJECT", "my-gcp-project")
+REGION = os.environ.get("GCP_REGION", "europe-west1")
+BUCKET = os.environ.get("LAKEHOUSE_BUCKET", "my-lakehouse-bucket")
+LAKE = os.environ.get("LAKEHOUSE_LAKE_URI", f"gs://{BUCKET}/lake")
+DATASET = "tpch"
+THRIFT_PORT = 10001  # HiveServer2 holds 10000 on a Dataproc master
+CLUSTER_NAME = "lakehouse-{{ ts_nodash | lower }}"  # one cluster per run, 25 characters
+RAW_ASSETS = [Asset(name=f"raw.{DATASET}.{t}", uri=f"{LAKE}/raw/{DATASET}/{t}") for t in tasks.table_names(DATASET)]
+
+SUBNETWORK = os.environ.get("DATAPROC_SUBNETWORK", f"projects/{PROJECT_ID}/regions/{REGION}/subnetworks/default")
+# A Dataproc ClusterConfig (google.cloud.dataproc_v1): Spark 3.5 image, private IPs in the VPC
+# that Airflow runs in (dbt reaches the master's Thrift port), the Thrift server started by an
+# initialization action, and a safety-net idle TTL in case even the delete task cannot run.
+CLUSTER_CONFIG: dict[str, Any] = {
+    "config_bucket": BUCKET,
+    "gce_cluster_config": {
+        "subnetwork_uri": SUBNETWORK,
+        "internal_ip_only": True,
+        "service_account": os.environ.get(
+            "DATAPROC_SERVICE_ACCOUNT", f"lakehouse-dataproc@{PROJECT_ID}.iam.gserviceaccount.com"
+        ),
+        "service_account_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+        "metadata": {"spark-thrift-port": str(THRIFT_PORT)},
+    },
+    "master_config": {
+        "num_instances": 1,
+        "machine_type_uri": "n2-standard-4",
+        "disk_config": {"boot_disk_size_gb": 100},
+    },
+    "worker_config": {
+        "num_instances": 2,
+        "machine_type_uri": "n2-standard-4",
+        "disk_config": {"boot_disk_size_gb": 100},
+    },
+    "software_config": {
+        "image_version": "2.2-debian12",  # Spark 3.5, as the project pins
+        "properties": {"spark:spark.sql.shuffle.partitions": "32", "spark:spark.sql.adaptive.enabled": "true"},
+    },
+    "initialization_actions": [
+        {"executable_file": f"gs://{BUCKET}/dataproc/start-spark-thrift.sh", "execution_timeout": {"seconds": 600}}
+    ],
+    "endpoint_config": {"enable_http_port_access": True},  # Component Gateway: Spark UI from the console
+    "lifecycle_config": {"idle_delete_ttl": {"seconds": 3 * 3600}},
+}
+
+DBT_ENV = {
+    "LAKEHOUSE_LAKE_URI": LAKE,
+    "DATAPROC_THRIFT_HOST": f"{CLUSTER_NAME}-m",  # the master's internal DNS name in the VPC
+    "DATAPROC_THRIFT_PORT": str(THRIFT_PORT),
+    "DO_NOT_TRACK": "1",
+}
+REPORT_JOB = {
+    "reference": {"project_id": PROJECT_ID},
+    "placement": {"cluster_name": CLUSTER_NAME},
+    "pyspark_job": {
+        "main_python_file_uri": f"gs://{BUCKET}/jobs/business_report.py",
+        "args": ["--lake", LAKE],
+    },
+}
+
+
+@dag(
+    dag_id="lakehouse_dataproc",
+    description="dbt on an ephemeral Dataproc cluster's Spark Thrift server, then the business report",
+    schedule=RAW_ASSETS,  # data-aware: runs when the extract has refreshed the raw tables
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "data-platform",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": tasks.log_failure,
+    },
+    tags=["lakehouse", "dbt", "dataproc", "production"],
+    doc_md=__doc__,
+)
+def lakehouse_dataproc() -> None:
+    create_cluster = DataprocCreateClusterOperator(
+        task_id="create_cluster",
+        project_id=PROJECT_ID,
+        region=REGION,
+        cluster_name=CLUSTER_NAME,
+        cluster_config=CLUSTER_CONFIG,
+        labels={"app": "lakehouse", "managed-by": "airflow"},
+        use_if_exists=True,  # a retried run reuses its own cluster
+    )
+    transform = DbtTaskGroup(
+        group_id="transform",
+        project_config=ProjectConfig(
+            manifest_path=REPO / "target" / "manifest.json",
+            project_name="lakehouse",
+            install_dbt_deps=False,
+            models_relative_path="dbt_project/models",
+            env_vars=DBT_ENV,
+        ),
+        execution_config=ExecutionConfig(
+            dbt_project_path=REPO,
+            dbt_executable_path=str(REPO / ".venv" / "bin" / "dbt"),
+            invocation_mode=InvocationMode.DBT_RUNNER,
+        ),
+        render_config=RenderConfig(
+            dbt_project_path=REPO,
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,
+            # A test of two models (relationships) runs after both, as its own task.
+            should_detach_multiple_parents_tests=True,
+            emit_datasets=False,
+        ),
+        profile_config=ProfileConfig(
+            profile_name="lakehouse", target_name="dataproc", profiles_yml_filepath=REPO / "profiles" / "profiles.yml"
+        ),
+    )
+    report = DataprocSubmitJobOperator(task_id="business_report", project_id=PROJECT_ID, region=REGION, job=REPORT_JOB)
+    delete_cluster = DataprocDeleteClusterOperator(
+        task_id="delete_cluster",
+        project_id=PROJECT_ID,
+        region=REGION,
+        cluster_name=CLUSTER_NAME,
+        trigger_rule="all_done",  # always, even when the transform failed
+    )
+    create_cluster >> transform >> report >> delete_cluster
+
+
+lakehouse_dataproc()

@@ -1,0 +1,183 @@
+"""The lakehouse pipeline: CSV -> MySQL -> the lake -> dbt on Spark, as one DAG of task groups.
+
+Configuration lives at module level; the DAG body only wires. The dbt project is rendered by
+astronomer-cosmos from the manifest that `dbt parse` writes during set-up (`make venv`), so parsing
+this file does not run dbt. Task bodies are plain functions in `orchestration.tasks`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import Asset, Param, dag, task, task_group
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+
+from orchestration import config, tasks
+
+REPO = Path(__file__).resolve().parent.parent
+DATASET = "tpch"
+LAKE = config.lake_uri()
+MARTS = [
+    "dim_customer",
+    "dim_date",
+    "dim_geography",
+    "dim_part",
+    "dim_supplier",
+    "fct_order_lines",
+    "fct_orders",
+    "fct_part_supply",
+]
+RAW_ASSETS = [Asset(name=f"raw.{DATASET}.{t}", uri=f"{LAKE}/raw/{DATASET}/{t}") for t in tasks.table_names(DATASET)]
+MART_ASSETS = [Asset(name=f"lakehouse.{m}", uri=f"{LAKE}/lakehouse/{m}") for m in MARTS]
+# Session-mode Spark keeps its metastore in one Derby database that only one process may open.
+SPARK_SESSION_POOL = "spark_session"
+
+DEFAULT_ARGS = {
+    "owner": "data-platform",
+    "retries": int(os.environ.get("LAKEHOUSE_TASK_RETRIES", "2")),
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+    "on_failure_callback": tasks.log_failure,
+}
+
+
+def project(env: dict[str, str]) -> ProjectConfig:
+    """The dbt project, rendered from its manifest; `env` reaches every dbt command (templated)."""
+    return ProjectConfig(
+        dbt_project_path=REPO,
+        manifest_path=REPO / "target" / "manifest.json",
+        project_name="lakehouse",
+        install_dbt_deps=False,
+        models_relative_path="dbt_project/models",
+        seeds_relative_path="dbt_project/seeds",
+        snapshots_relative_path="dbt_project/snapshots",
+        env_vars=env,
+    )
+
+
+EXECUTION = ExecutionConfig(
+    dbt_executable_path=str(REPO / ".venv" / "bin" / "dbt"),
+    invocation_mode=InvocationMode.DBT_RUNNER,
+)
+RENDER = RenderConfig(
+    load_method=LoadMode.DBT_MANIFEST,
+    test_behavior=TestBehavior.AFTER_EACH,
+    # A test of two models (relationships) runs after both, as its own task.
+    should_detach_multiple_parents_tests=True,
+    emit_datasets=False,  # the DAG declares its own assets (lake folders) below
+)
+PROFILES = REPO / "profiles" / "profiles.yml"
+DBT_ENV = config.dbt_env()
+# Connections are read when a task runs (user_defined_macros below), not when the file is parsed.
+THRIFT_ENV = {
+    **DBT_ENV,
+    "SPARK_THRIFT_HOST": "{{ thrift_setting('host') }}",
+    "SPARK_THRIFT_PORT": "{{ thrift_setting('port') }}",
+    "SPARK_THRIFT_USER": "{{ thrift_setting('login') }}",
+}
+
+
+@dag(
+    dag_id="lakehouse_pipeline",
+    description="CSV -> MySQL -> Parquet lake -> dbt on Spark (star schema and TPC-H reports)",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["lakehouse", "dbt", "tpch"],
+    user_defined_macros={"thrift_setting": config.thrift_setting},
+    params={
+        "dataset": Param(DATASET, type="string", description="Dataset contract (ingest/contracts/<name>.yml)"),
+        "source": Param("", type="string", description="Folder of CSV files (default .local/tpch)"),
+        "database": Param("", type="string", description="MySQL database (default: the dataset's name)"),
+        "tpch_scale": Param(0.01, type="number", description="TPC-H scale factor when the CSV files are generated"),
+        "dbt_target": Param("local", enum=["local", "thrift"], description="dbt target: Spark session or Thrift"),
+    },
+    doc_md=__doc__,
+    render_template_as_native_obj=True,
+)
+def lakehouse_pipeline() -> None:
+    @task
+    def plan_tables(dataset: str) -> list[str]:
+        return tasks.table_names(dataset)
+
+    @task_group(group_id="ingest")
+    def ingest(names: Any) -> None:
+        @task
+        def prepare_source(dataset: str, source: str, scale: Any) -> str:
+            return tasks.prepare_source(dataset, source, float(scale))
+
+        @task(max_active_tis_per_dagrun=1)  # one load per database at a time (the loader's lock agrees)
+        def load_table(table: str, dataset: str, source: str, database: str) -> dict[str, object]:
+            return tasks.load_table(dataset, source, table, database)
+
+        source = prepare_source("{{ params.dataset }}", "{{ params.source }}", "{{ params.tpch_scale }}")
+        load_table.partial(dataset="{{ params.dataset }}", source=source, database="{{ params.database }}").expand(
+            table=names
+        )
+
+    @task_group(group_id="extract")
+    def extract(names: Any) -> None:
+        @task(outlets=RAW_ASSETS)
+        def extract_table(table: str, dataset: str, database: str) -> dict[str, object]:
+            return tasks.extract_table(dataset, table, database)
+
+        extract_table.partial(dataset="{{ params.dataset }}", database="{{ params.database }}").expand(table=names)
+
+    @task.branch
+    def choose_dbt_target(dbt_target: str) -> str:
+        return f"transform_{dbt_target}"
+
+    transform_local = DbtTaskGroup(
+        group_id="transform_local",
+        project_config=project(DBT_ENV),
+        execution_config=EXECUTION,
+        render_config=RENDER,
+        profile_config=ProfileConfig(profile_name="lakehouse", target_name="local", profiles_yml_filepath=PROFILES),
+        operator_args={"pool": SPARK_SESSION_POOL},
+    )
+    transform_thrift = DbtTaskGroup(
+        group_id="transform_thrift",
+        project_config=project(THRIFT_ENV),
+        execution_config=EXECUTION,
+        render_config=RENDER,
+        profile_config=ProfileConfig(profile_name="lakehouse", target_name="thrift", profiles_yml_filepath=PROFILES),
+    )
+
+    @task(outlets=MART_ASSETS, trigger_rule="none_failed_min_one_success")
+    def publish_marts() -> list[str]:
+        """Marks the marts as updated, so data-aware DAGs downstream can start."""
+        return [asset.uri for asset in MART_ASSETS]
+
+    @task_group(group_id="docs")
+    def docs() -> None:
+        @task(pool=SPARK_SESSION_POOL)
+        def publish_docs(dbt_target: str) -> str:
+            """dbt's docs site, published beside the lake (<lake>/docs/)."""
+            return tasks.publish_docs(dbt_target)
+
+        publish_docs("{{ params.dbt_target }}")
+
+    @task_group(group_id="report")
+    def report() -> None:
+        @task
+        def business_report() -> str:
+            """The PySpark business report (<lake>/reports/latest.html)."""
+            return tasks.business_report()
+
+        business_report()
+
+    names = plan_tables("{{ params.dataset }}")
+    branch = choose_dbt_target("{{ params.dbt_target }}")
+    marts = publish_marts()
+    ingest(names) >> extract(names) >> branch >> [transform_local, transform_thrift] >> marts
+    marts >> [docs(), report()]
+
+
+lakehouse_pipeline()

@@ -1,0 +1,89 @@
+"""Settings for the pipeline's tasks: Airflow connections first, the CLI's defaults otherwise.
+
+Connections (any of them may come from `AIRFLOW_CONN_<ID>` environment variables):
+- `lakehouse_mysql`: the MySQL server (a `mysql` connection: host, port, login, password);
+- `google_cloud_default`: a service-account key (`extra.key_path` or `extra.keyfile_dict`) for `gs://` lakes;
+- `spark_thrift`: the Spark Thrift server (host, port, login) used by the `thrift` dbt target.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ingest.settings import MySQLSettings, local_dir
+
+log = logging.getLogger(__name__)
+
+MYSQL_CONN_ID = "lakehouse_mysql"
+GCP_CONN_ID = "google_cloud_default"
+THRIFT_CONN_ID = "spark_thrift"
+
+
+def _connection(conn_id: str) -> Any | None:
+    """The Airflow connection, or None when it is not defined (or Airflow is not running the code)."""
+    try:
+        from airflow.sdk import Connection
+
+        return Connection.get(conn_id)
+    except Exception:  # noqa: BLE001 - not defined, or no Airflow context: fall back to the defaults
+        return None
+
+
+def mysql_settings() -> MySQLSettings:
+    conn = _connection(MYSQL_CONN_ID)
+    if conn is None or not conn.host:
+        return MySQLSettings.from_env()
+    return MySQLSettings(
+        host=conn.host, port=int(conn.port or 3306), user=conn.login or "root", password=conn.password or ""
+    )
+
+
+def lake_uri() -> str:
+    return os.environ.get("LAKEHOUSE_LAKE_URI") or f"file://{local_dir() / 'lake'}"
+
+
+def google_credentials_env() -> dict[str, str]:
+    """GOOGLE_APPLICATION_CREDENTIALS for the google-cloud-storage client, from the GCP connection."""
+    conn = _connection(GCP_CONN_ID)
+    if conn is None:
+        return {}
+    extra = conn.extra_dejson or {}
+    key_path = extra.get("key_path") or extra.get("extra__google_cloud_platform__key_path")
+    key_dict = extra.get("keyfile_dict") or extra.get("extra__google_cloud_platform__keyfile_dict")
+    if key_dict and not key_path:
+        # The key travels as JSON in the connection; the client wants a file (mode 600, never logged).
+        handle, name = tempfile.mkstemp(prefix="gcp-key-", suffix=".json")
+        with os.fdopen(handle, "w") as key_file:
+            key_file.write(key_dict if isinstance(key_dict, str) else json.dumps(key_dict))
+        key_path = name
+    return {"GOOGLE_APPLICATION_CREDENTIALS": str(key_path)} if key_path else {}
+
+
+_THRIFT_DEFAULTS = {
+    "host": ("SPARK_THRIFT_HOST", "127.0.0.1"),
+    "port": ("SPARK_THRIFT_PORT", "10000"),
+    "login": ("SPARK_THRIFT_USER", "dbt"),
+}
+
+
+def thrift_setting(field: str) -> str:
+    """host, port or login of the Spark Thrift server: the `spark_thrift` connection, else the
+    SPARK_THRIFT_* environment, else the local server's defaults (the dbt profile's, too)."""
+    variable, default = _THRIFT_DEFAULTS[field]
+    conn = _connection(THRIFT_CONN_ID)
+    value = getattr(conn, field, None) if conn is not None else None
+    return str(value) if value else os.environ.get(variable, default)
+
+
+def dbt_env() -> dict[str, str]:
+    """Environment for dbt tasks: absolute state paths (Cosmos runs dbt from a temporary copy)."""
+    return {"LAKEHOUSE_LOCAL_DIR": str(local_dir()), "LAKEHOUSE_LAKE_URI": lake_uri(), "DO_NOT_TRACK": "1"}
+
+
+def source_dir(param: str | None) -> Path:
+    return Path(param) if param else local_dir() / "tpch"

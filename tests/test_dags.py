@@ -1,0 +1,242 @@
+"""The Airflow DAGs: integrity, structure, a real end-to-end run with dag.test(), a failing run
+that stops at the bad file, and the API server reporting the run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from json import loads
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pymysql
+import pytest
+
+from ingest.mysql import connect, quote_identifier
+from ingest.settings import REPO_ROOT, MySQLSettings
+
+from .conftest import TPCH_ROWS, table_count
+
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+REPORT_MODELS = 22
+MART_MODELS = 8
+
+
+@pytest.fixture(scope="module")
+def airflow_home(isolated_state: Path) -> Path:
+    """Airflow's SQLite metadata (in the tests' private AIRFLOW_HOME), the pool, dbt's manifest."""
+    env = {**os.environ}
+    subprocess.run([AIRFLOW, "db", "migrate"], check=True, capture_output=True, env=env, timeout=300)
+    subprocess.run(
+        [AIRFLOW, "pools", "set", "spark_session", "1", "session-mode Spark"], check=True, capture_output=True
+    )
+    dbt = str(Path(sys.executable).parent / "dbt")
+    subprocess.run([dbt, "parse", "--quiet"], check=True, cwd=REPO_ROOT, capture_output=True, timeout=300)
+    return Path(os.environ["AIRFLOW_HOME"])
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_home: Path) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(str(REPO_ROOT / "dags"))
+
+
+def test_dags_import_without_errors_and_parse_fast(dagbag: Any) -> None:
+    assert dagbag.import_errors == {}
+    assert {"lakehouse_pipeline", "lakehouse_dataproc"} <= set(dagbag.dag_ids)
+    # Reported, not asserted (timing belongs to benchmarks): bench/bench_airflow.py measures it.
+    for stat in dagbag.dagbag_stats:
+        print(f"parsed {stat.file} in {stat.duration}")
+
+
+@pytest.mark.parametrize("dag_id", ["lakehouse_pipeline", "lakehouse_dataproc"])
+def test_every_task_has_an_owner_retries_and_no_cycle(dagbag: Any, dag_id: str) -> None:
+    from airflow.sdk.definitions.dag import DAG
+
+    dag = dagbag.get_dag(dag_id)
+    assert isinstance(dag, DAG)
+    dag.check_cycle()  # raises on a cycle
+    for task in dag.tasks:
+        # Cosmos tasks take their owner from the model's dbt meta (e.g. sales-analytics).
+        assert task.owner and task.owner != "airflow", task.task_id
+        assert (task.retries or 0) >= 1, task.task_id
+        assert task.on_failure_callback, task.task_id
+
+
+def upstream_ids(dag: Any, task_id: str) -> set[str]:
+    return set(dag.get_task(task_id).get_flat_relative_ids(upstream=True))
+
+
+def test_pipeline_groups_run_in_order_with_a_cosmos_task_per_model_and_its_tests(dagbag: Any) -> None:
+    dag = dagbag.get_dag("lakehouse_pipeline")
+    groups = dag.task_group.children
+    assert {"plan_tables", "ingest", "extract", "choose_dbt_target", "transform_local", "transform_thrift"} <= set(
+        groups
+    )
+    assert {"ingest.load_table", "ingest.prepare_source"} <= upstream_ids(dag, "extract.extract_table")
+    assert "extract.extract_table" in upstream_ids(dag, "choose_dbt_target")
+    manifest = loads((REPO_ROOT / "target" / "manifest.json").read_text())
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    tested = {
+        name
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test"
+        for name in (manifest["nodes"][d]["name"] for d in n["depends_on"]["nodes"] if d in manifest["nodes"])
+    }
+    assert len([m for m in models if m.startswith("rpt_")]) == REPORT_MODELS
+    for target in ("local", "thrift"):
+        ids = {t.task_id for t in groups[f"transform_{target}"].iter_tasks()}
+        for model in models:
+            prefix = f"transform_{target}.{model}"
+            assert {f"{prefix}.run", f"{prefix}_run"} & ids, model
+            if model in tested:  # its tests run right after it
+                assert f"{prefix}.test" in ids, model
+                assert f"{prefix}.run" in upstream_ids(dag, f"{prefix}.test")
+        assert "choose_dbt_target" in upstream_ids(dag, f"transform_{target}.stg_tpch__orders.run")
+        assert f"transform_{target}.rpt_pricing_summary.test" in upstream_ids(dag, "publish_marts")
+    assert {t.pool for t in groups["transform_local"].iter_tasks()} == {"spark_session"}
+    assert {str(a.uri).rsplit("/", 1)[-1] for a in dag.get_task("extract.extract_table").outlets} == set(TPCH_ROWS)
+    assert len(dag.get_task("publish_marts").outlets) == MART_MODELS
+
+
+def test_dataproc_dag_always_deletes_its_cluster(dagbag: Any) -> None:
+    dag = dagbag.get_dag("lakehouse_dataproc")
+    create, delete = dag.get_task("create_cluster"), dag.get_task("delete_cluster")
+    assert str(delete.trigger_rule) in ("all_done", "TriggerRule.ALL_DONE")
+    everything_else = {t.task_id for t in dag.tasks} - {"delete_cluster"}
+    assert upstream_ids(dag, "delete_cluster") == everything_else
+    config = create.cluster_config
+    assert config["software_config"]["image_version"].startswith("2.2")
+    assert config["initialization_actions"][0]["executable_file"].endswith("/dataproc/start-spark-thrift.sh")
+    assert create.cluster_name == delete.cluster_name
+    runs = [t for t in dag.tasks if t.task_id.startswith("transform.") and t.task_id.endswith("run")]
+    assert len([t for t in runs if ".rpt_" in t.task_id]) == REPORT_MODELS
+    assert {t.profile_config.target_name for t in runs} == {"dataproc"}
+    assert runs[0].env["DATAPROC_THRIFT_HOST"] == f"{create.cluster_name}-m"
+    report = dag.get_task("business_report")
+    assert report.job["pyspark_job"]["main_python_file_uri"].endswith("business_report.py")
+    assert report.job["placement"]["cluster_name"] == create.cluster_name
+
+
+@pytest.fixture(scope="module")
+def pipeline_database(mysql_settings: MySQLSettings) -> Iterator[str]:
+    name = f"test_airflow_{os.getpid()}"
+    yield name
+    conn = connect(mysql_settings)
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {quote_identifier(name)}")
+    conn.close()
+
+
+def lake_counts(lake: Path, table: str) -> int:
+    with duckdb.connect() as con:
+        row = con.execute(f"select count(*) from read_parquet('{lake}/{table}/**/*.parquet')").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.fixture(scope="module")
+def green_run(dagbag: Any, tpch_dir: Path, pipeline_database: str, isolated_state: Path) -> Any:
+    dag = dagbag.get_dag("lakehouse_pipeline")
+    conf = {"source": str(tpch_dir), "database": pipeline_database, "dbt_target": "local"}
+    return dag.test(run_conf=conf)
+
+
+def test_the_whole_pipeline_runs_green_end_to_end(
+    green_run: Any,
+    pipeline_database: str,
+    isolated_state: Path,
+    mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
+) -> None:
+    assert str(green_run.state) in ("success", "DagRunState.SUCCESS")
+    assert {t: table_count(mysql, pipeline_database, t) for t in TPCH_ROWS} == TPCH_ROWS
+    lake = isolated_state / "lake"
+    assert lake_counts(lake / "raw" / "tpch", "lineitem") == TPCH_ROWS["lineitem"]
+    assert lake_counts(lake / "lakehouse", "fct_order_lines") == TPCH_ROWS["lineitem"]
+    reports = [p.name for p in (lake / "lakehouse").glob("rpt_*")]
+    assert len(reports) == REPORT_MODELS
+    page = (lake / "reports" / "latest.html").read_text(encoding="utf-8")
+    assert page.count("<img") >= 5
+    assert "rpt_pricing_summary" in (lake / "docs" / "index.html").read_text(encoding="utf-8")
+    states = {ti.task_id: str(ti.state) for ti in green_run.get_task_instances()}
+    assert all("skipped" in s for t, s in states.items() if t.startswith("transform_thrift."))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_api_server_lists_the_dag_and_its_last_run(green_run: Any, airflow_home: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+    server = subprocess.Popen(
+        [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/api/v2"
+        deadline = time.monotonic() + 120
+        dags: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/dags", timeout=5) as response:
+                    dags = loads(response.read())
+                break
+            except OSError:
+                time.sleep(1)
+        assert "lakehouse_pipeline" in {d["dag_id"] for d in dags["dags"]}
+        url = f"{base}/dags/lakehouse_pipeline/dagRuns?order_by=-start_date&limit=1"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            runs = loads(response.read())["dag_runs"]
+        assert runs[0]["dag_run_id"] == green_run.run_id
+        assert runs[0]["state"] == "success"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
+    green_run: Any,
+    dagbag: Any,
+    tpch_dir: Path,
+    tmp_path: Path,
+    pipeline_database: str,
+    isolated_state: Path,
+    mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
+) -> None:
+    source = tmp_path / "bad"
+    shutil.copytree(tpch_dir, source)
+    with (source / "orders.csv").open("a", encoding="utf-8") as handle:
+        handle.write('99999999,1,O,not-a-price,1998-01-01,1-URGENT,Clerk#1,0,"bad row"\n')
+    lake = isolated_state / "lake"
+    raw_before = sorted(p.name for p in (lake / "raw" / "tpch" / "orders").iterdir())
+    with mysql.cursor() as cursor:
+        cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.orders")
+        checksum = cursor.fetchall()
+
+    dag = dagbag.get_dag("lakehouse_pipeline")
+    run = dag.test(run_conf={"source": str(source), "database": pipeline_database})
+    assert "failed" in str(run.state)
+    states: dict[str, list[str]] = {}
+    for ti in run.get_task_instances():
+        states.setdefault(ti.task_id, []).append(str(ti.state))
+    assert any("failed" in s for s in states["ingest.load_table"])
+    downstream = [t for t in states if t.startswith(("extract.", "transform_", "choose_dbt_target", "publish"))]
+    assert downstream
+    assert all("success" not in s and "running" not in s for t in downstream for s in states[t])
+    assert sorted(p.name for p in (lake / "raw" / "tpch" / "orders").iterdir()) == raw_before
+    with mysql.cursor() as cursor:
+        cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.orders")
+        assert cursor.fetchall() == checksum
