@@ -155,14 +155,39 @@ def lakehouse_pipeline() -> None:
         """Marks the marts as updated, so data-aware DAGs downstream can start."""
         return [asset.uri for asset in MART_ASSETS]
 
+    @task_group(group_id="governance")
+    def governance() -> None:
+        @task(pool=SPARK_SESSION_POOL)
+        def test_results(dbt_target: str) -> str:
+            """All dbt tests in one run, whose results DataHub shows as assertions."""
+            return tasks.test_results(dbt_target)
+
+        @task(pool=SPARK_SESSION_POOL)
+        def catalog(dbt_target: str) -> str:
+            """dbt docs generate --static: the catalog (column types) and the docs site."""
+            return tasks.catalog(dbt_target)
+
+        @task
+        def check_policies() -> None:
+            """Fails, naming the model, when one lacks an owner, description or domain, or a PII tag."""
+            tasks.check_policies()
+
+        @task
+        def emit_metadata() -> str:
+            """dbt metadata, test results and ingest lineage to DataHub (file sink: <lake>/governance/)."""
+            return tasks.emit_metadata(os.environ.get("LAKEHOUSE_DATAHUB_SINK", "file"))
+
+        target = "{{ params.dbt_target }}"
+        test_results(target) >> catalog(target) >> check_policies() >> emit_metadata()
+
     @task_group(group_id="docs")
     def docs() -> None:
-        @task(pool=SPARK_SESSION_POOL)
-        def publish_docs(dbt_target: str) -> str:
+        @task
+        def publish_docs() -> str:
             """dbt's docs site, published beside the lake (<lake>/docs/)."""
-            return tasks.publish_docs(dbt_target)
+            return tasks.publish_docs()
 
-        publish_docs("{{ params.dbt_target }}")
+        publish_docs()
 
     @task_group(group_id="report")
     def report() -> None:
@@ -177,7 +202,8 @@ def lakehouse_pipeline() -> None:
     branch = choose_dbt_target("{{ params.dbt_target }}")
     marts = publish_marts()
     ingest(names) >> extract(names) >> branch >> [transform_local, transform_thrift] >> marts
-    marts >> [docs(), report()]
+    marts >> governance() >> docs()
+    marts >> report()
 
 
 lakehouse_pipeline()

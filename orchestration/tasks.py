@@ -101,34 +101,58 @@ def business_report() -> str:
     return f"{lake}/reports/latest.html"
 
 
-def publish_docs(dbt_target: str) -> str:
-    """`dbt docs generate --static`, then the site published beside the lake (`<lake>/docs/`).
+def dbt_target_dir() -> Path:
+    """Where the pipeline's own dbt commands (tests, docs) keep their artifacts."""
+    return local_dir() / "dbt-pipeline-target"
 
-    dbt runs in this process (as Cosmos runs it), so a Spark session the transform left open is
-    reused instead of a second one fighting over the session target's metastore.
-    """
+
+def run_dbt(*args: str, dbt_target: str) -> None:
+    """A dbt command in this process, as Cosmos runs them: a Spark session the transform left open
+    is reused, instead of a second one fighting over the session target's metastore."""
     from dbt.cli.main import dbtRunner
 
+    repo = Path(__file__).resolve().parent.parent
+    os.environ.update(config.dbt_env())
+    command = [*args, "--project-dir", str(repo), "--profiles-dir", str(repo / "profiles")]
+    command += ["--target", dbt_target, "--target-path", str(dbt_target_dir())]
+    result = dbtRunner().invoke(command)
+    if not result.success:
+        raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or 'see the log above'}")
+
+
+def test_results(dbt_target: str) -> str:
+    """Every dbt test once more, for one run_results.json that governance turns into assertions."""
+    from governance.emit import save_run_results
+
+    run_dbt("test", dbt_target=dbt_target)
+    return str(save_run_results(dbt_target_dir()))
+
+
+def catalog(dbt_target: str) -> str:
+    """dbt's catalog and static docs site (`dbt docs generate --static`), for governance and docs."""
+    run_dbt("docs", "generate", "--static", dbt_target=dbt_target)
+    return str(dbt_target_dir() / "catalog.json")
+
+
+def check_policies() -> None:
+    """Owners, descriptions, domains and PII tags on every model (governance/policy.py)."""
+    from governance.policy import PolicyError, enforce
+
+    try:
+        enforce(dbt_target_dir() / "manifest.json", dbt_target_dir() / "catalog.json")
+    except PolicyError as exc:
+        raise PipelineDataError(str(exc)) from exc
+
+
+def emit_metadata(sink: str = "file") -> str:
+    """dbt metadata, test results, lake schemas and ingest lineage to DataHub (<lake>/governance/)."""
+    from governance.emit import emit_metadata as emit
+
+    return str(emit(dbt_target_dir(), config.lake_uri(), sink, mysql=config.mysql_settings()))
+
+
+def publish_docs() -> str:
+    """The static docs site that `catalog` generated, published beside the lake (`<lake>/docs/`)."""
     from reports.docs_site import publish_docs as publish
 
-    repo = Path(__file__).resolve().parent.parent
-    target_dir = local_dir() / "dbt-docs-target"
-    os.environ.update(config.dbt_env())
-    result = dbtRunner().invoke(
-        [
-            "docs",
-            "generate",
-            "--static",
-            "--project-dir",
-            str(repo),
-            "--profiles-dir",
-            str(repo / "profiles"),
-            "--target",
-            dbt_target,
-            "--target-path",
-            str(target_dir),
-        ]
-    )
-    if not result.success:
-        raise RuntimeError(f"dbt docs generate failed: {result.exception}")
-    return publish(target_dir, config.lake_uri())
+    return publish(dbt_target_dir(), config.lake_uri())

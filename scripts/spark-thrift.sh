@@ -39,7 +39,7 @@ start() {
     --class org.apache.spark.sql.hive.thriftserver.HiveThriftServer2 \
     --name lakehouse-thrift \
     --master "${SPARK_THRIFT_MASTER:-local[2]}" \
-    --driver-memory "${SPARK_THRIFT_MEMORY:-3g}" \
+    --driver-memory "${SPARK_THRIFT_MEMORY:-4g}" \
     --conf spark.ui.port="$ui_port" \
     --conf spark.sql.warehouse.dir="$base/warehouse" \
     --conf spark.local.dir="$base/tmp" \

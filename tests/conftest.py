@@ -17,6 +17,8 @@ from ingest.contract import Contract, load_contract
 from ingest.mysql import MySQLUnavailable, connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
 
+from .pipeline import Pipeline
+
 # Airflow reads its configuration when first imported (test modules import it at collection), so
 # the tests' private Airflow home is set here, before any test module is imported.
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="lakehouse-airflow-")
@@ -106,3 +108,47 @@ def table_count(conn: pymysql.connections.Connection, database: str, table: str)
         row = cursor.fetchone()
         assert row is not None
         return int(row[0])
+
+
+BUILD_IN_ONE_PROCESS = """
+import sys
+from pathlib import Path
+from dbt.cli.main import dbtRunner
+from governance.emit import save_run_results
+
+dbt = dbtRunner()  # one process, one Spark session for the three commands
+if not dbt.invoke(["build", "--target", "local"]).success:
+    sys.exit("dbt build failed")
+save_run_results(Path(sys.argv[1]))
+if not dbt.invoke(["docs", "generate", "--static", "--target", "local"]).success:
+    sys.exit("dbt docs generate failed")
+"""
+
+
+@pytest.fixture(scope="session")
+def built_chain(
+    tmp_path_factory: pytest.TempPathFactory,
+    tpch_dir: Path,
+    tpch_contract: Contract,
+    mysql_settings: MySQLSettings,
+) -> Iterator[Pipeline]:
+    """TPC-H 0.01 through the chain once for the session, in a private folder: loaded into MySQL,
+    extracted into a fresh lake, `dbt build` on the local target (run results saved), and
+    `dbt docs generate --static`. The dbt, governance and report tests read it; none changes it."""
+    from ingest.loader import LoadOptions, load_dataset
+
+    root = tmp_path_factory.mktemp("chain")
+    database = f"test_chain_{os.getpid()}"
+    load_dataset(tpch_contract, tpch_dir, mysql_settings, LoadOptions(database=database, force=True))
+    chain = Pipeline(root, tpch_dir, database)
+    try:
+        extract = chain.run(sys.executable, "-m", "ingest", "extract", "--dataset", "tpch", "--database", database)
+        assert extract.returncode == 0, extract.stderr
+        built = chain.run(sys.executable, "-c", BUILD_IN_ONE_PROCESS, str(chain.target))
+        assert built.returncode == 0, built.stdout[-6000:] + built.stderr[-2000:]
+        yield chain
+    finally:
+        conn = connect(mysql_settings)
+        with conn.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {quote_identifier(database)}")
+        conn.close()

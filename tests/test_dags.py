@@ -78,9 +78,21 @@ def upstream_ids(dag: Any, task_id: str) -> set[str]:
 def test_pipeline_groups_run_in_order_with_a_cosmos_task_per_model_and_its_tests(dagbag: Any) -> None:
     dag = dagbag.get_dag("lakehouse_pipeline")
     groups = dag.task_group.children
-    assert {"plan_tables", "ingest", "extract", "choose_dbt_target", "transform_local", "transform_thrift"} <= set(
-        groups
-    )
+    assert {
+        "plan_tables",
+        "ingest",
+        "extract",
+        "choose_dbt_target",
+        "transform_local",
+        "transform_thrift",
+        "publish_marts",
+        "governance",
+        "docs",
+        "report",
+    } <= set(groups)
+    assert "publish_marts" in upstream_ids(dag, "governance.test_results")
+    assert "governance.catalog" in upstream_ids(dag, "docs.publish_docs")
+    assert "publish_marts" in upstream_ids(dag, "report.business_report")
     assert {"ingest.load_table", "ingest.prepare_source"} <= upstream_ids(dag, "extract.extract_table")
     assert "extract.extract_table" in upstream_ids(dag, "choose_dbt_target")
     manifest = loads((REPO_ROOT / "target" / "manifest.json").read_text())
@@ -166,6 +178,8 @@ def test_the_whole_pipeline_runs_green_end_to_end(
     page = (lake / "reports" / "latest.html").read_text(encoding="utf-8")
     assert page.count("<img") >= 5
     assert "rpt_pricing_summary" in (lake / "docs" / "index.html").read_text(encoding="utf-8")
+    metadata = (lake / "governance" / "metadata.json").read_text(encoding="utf-8")
+    assert "rpt_pricing_summary" in metadata and "urn:li:dataPlatform:mysql" in metadata
     states = {ti.task_id: str(ti.state) for ti in green_run.get_task_instances()}
     assert all("skipped" in s for t, s in states.items() if t.startswith("transform_thrift."))
 
@@ -233,7 +247,8 @@ def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
     for ti in run.get_task_instances():
         states.setdefault(ti.task_id, []).append(str(ti.state))
     assert any("failed" in s for s in states["ingest.load_table"])
-    downstream = [t for t in states if t.startswith(("extract.", "transform_", "choose_dbt_target", "publish"))]
+    later = ("extract.", "transform_", "choose_dbt_target", "publish", "governance.", "docs.", "report.")
+    downstream = [t for t in states if t.startswith(later)]
     assert downstream
     assert all("success" not in s and "running" not in s for t in downstream for s in states[t])
     assert sorted(p.name for p in (lake / "raw" / "tpch" / "orders").iterdir()) == raw_before

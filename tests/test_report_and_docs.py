@@ -9,7 +9,6 @@ by chromedriver through selenium) opens them. Screenshots land in the test's out
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -22,14 +21,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest.contract import Contract
-from ingest.loader import LoadOptions, load_dataset
-from ingest.settings import REPO_ROOT, MySQLSettings
+from ingest.settings import REPO_ROOT
 from reports.business_report import MARTS, upload_report
 from reports.docs_site import local_docs_dir, make_server, publish_docs
 
 from .gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401
-from .test_dbt import Pipeline, free_port
+from .pipeline import Pipeline, free_port
 from .tpch_reference import REPORTS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,35 +56,9 @@ return entries;
 
 
 @pytest.fixture(scope="module")
-def chain(
-    tmp_path_factory: pytest.TempPathFactory,
-    tpch_dir: Path,
-    tpch_contract: Contract,
-    mysql_settings: MySQLSettings,
-) -> Iterator[Pipeline]:
-    """A private lake with the marts built from TPC-H 0.01, and dbt's docs generated for it."""
-    root = tmp_path_factory.mktemp("report-chain")
-    database = f"test_report_{os.getpid()}"
-    load_dataset(tpch_contract, tpch_dir, mysql_settings, LoadOptions(database=database, force=True))
-    runner = Pipeline(root, tpch_dir)
-    try:
-        extract = runner.run(sys.executable, "-m", "ingest", "extract", "--dataset", "tpch", "--database", database)
-        assert extract.returncode == 0, extract.stderr
-        # The marts and what they are built from; the rpt_ models are not needed by the report.
-        started = time.monotonic()
-        runner.dbt("run", "--target", "local", "--select", "+" + " +".join(MARTS))
-        print(f"\ndbt run of the marts: {time.monotonic() - started:.0f} s")
-        started = time.monotonic()
-        runner.dbt("docs", "generate", "--static", "--target", "local", "--no-compile")
-        print(f"dbt docs generate: {time.monotonic() - started:.0f} s")
-        yield runner
-    finally:
-        from ingest.mysql import connect, quote_identifier
-
-        conn = connect(mysql_settings)
-        with conn.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {quote_identifier(database)}")
-        conn.close()
+def chain(built_chain: Pipeline) -> Pipeline:
+    """The session's chain: marts built from TPC-H 0.01 and dbt's static docs generated."""
+    return built_chain
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,84 @@
+"""`python -m governance`: emit DataHub metadata, save dbt's run results, check the policy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from governance.emit import SINKS, GovernanceError, emit_metadata, save_run_results
+from governance.policy import check_manifest
+from ingest.lake import default_lake_uri
+
+app = typer.Typer(
+    help="Governance in DataHub: metadata, lineage from CSV file to report, and the policy check.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # rich tracebacks print local variables, recipes (and tokens) included
+)
+console = Console(stderr=True)
+
+
+def _target(path: Path | None) -> Path:
+    """--target-path, else DBT_TARGET_PATH, else target/ (dbt's own default)."""
+    return path or Path(os.environ.get("DBT_TARGET_PATH") or "target")
+
+
+@app.command()
+def emit(
+    sink: Annotated[str, typer.Option(help=f"Where to: {', '.join(SINKS)} (the file is always written).")] = "file",
+    target_path: Annotated[
+        Path | None, typer.Option(help="dbt's target folder (default $DBT_TARGET_PATH or target).")
+    ] = None,
+    lake: Annotated[str | None, typer.Option(help="The lake (default $LAKEHOUSE_LAKE_URI or .local/lake).")] = None,
+    dataset: Annotated[str, typer.Option(help="Dataset contract of the ingest hops.")] = "tpch",
+) -> None:
+    """Emit dbt metadata (with test results), the glossary, the lake's datasets and the ingest lineage.
+
+    Run after `dbt build`, `python -m governance save-run-results` and `dbt docs generate`.
+    """
+    try:
+        path = emit_metadata(_target(target_path), lake or default_lake_uri(), sink, dataset=dataset)
+    except GovernanceError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"metadata written to {path}" + (f" and sent to the {sink} sink" if sink != "file" else ""))
+
+
+@app.command("save-run-results")
+def save_run_results_command(
+    target_path: Annotated[Path | None, typer.Option(help="dbt's target folder.")] = None,
+) -> None:
+    """Copy run_results.json right after `dbt build` (`dbt docs generate` overwrites it)."""
+    try:
+        console.print(f"saved {save_run_results(_target(target_path))}")
+    except GovernanceError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def check(
+    manifest: Annotated[Path | None, typer.Option(help="dbt's manifest.json (default <target>/manifest.json).")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Also check the columns dbt's catalog.json finds.")] = None,
+) -> None:
+    """Fail when a model lacks an owner, a description, a domain, a tier or an access level, or when a
+    column that looks personal lacks its tag (rules: governance/policy.py)."""
+    path = manifest or _target(None) / "manifest.json"
+    if not path.exists():
+        console.print(f"[red]error:[/red] {path} does not exist: run `dbt parse` first")
+        raise typer.Exit(2)
+    violations = check_manifest(path, catalog)
+    for violation in violations:
+        console.print(f"[red]policy:[/red] {violation}")
+    if violations:
+        console.print(f"{len(violations)} violation(s); fix the models' YAML and run `dbt parse`")
+        raise typer.Exit(1)
+    console.print(f"policy check passed: {path}")
+
+
+def main() -> None:
+    app()

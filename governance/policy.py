@@ -1,0 +1,152 @@
+"""Policies as code: what every dbt model must declare, checked on dbt's manifest.
+
+Rules (each violation names the model, and the column when there is one):
+- every model has a description and `config.meta` with `owner`, `domain`, `tier` (the data tier:
+  silver for staging, gold for marts and reports) and `access` (`restricted` or `broad`);
+- a column that looks personal (a name, address, phone number or e-mail by its name) carries
+  `meta.contains_pii: true`, or, once masked or hashed, `meta.masking: <how>`;
+- a model with `access: broad` holds no personal column in clear (`contains_pii: true`);
+- a column's `meta.glossary_term` names a term of the business glossary (governance/glossary.yml).
+
+What "looks personal": one of the words name, address, phone, mobile, fax, email (or mail) in the
+column's name, split on `_`. By policy TPC-H's customer and supplier names (`Customer#000000001`)
+are personal: in real data they are people or sole traders, and the same columns hold real names
+once the pipeline carries real data. The allowlist holds names of things, never of people:
+nations, regions, parts, months and days (and TPC-H's raw spellings of them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+GLOSSARY = Path(__file__).parent / "glossary.yml"
+REQUIRED_META = ("owner", "domain", "tier", "access")
+ACCESS_LEVELS = ("restricted", "broad")
+PERSONAL_WORDS = frozenset({"name", "address", "addr", "phone", "mobile", "fax", "email", "mail"})
+NOT_PERSONAL = frozenset(
+    {
+        "nation_name",
+        "region_name",
+        "part_name",
+        "month_name",
+        "day_name",
+        "n_name",  # TPC-H raw spellings
+        "r_name",
+        "p_name",
+    }
+)
+
+
+class PolicyError(RuntimeError):
+    """One or more models break the governance policy; the message lists every violation."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    model: str
+    message: str
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.model}.{self.column}" if self.column else self.model
+        return f"{where}: {self.message}"
+
+
+def looks_personal(column: str) -> bool:
+    """True for a column whose name says it holds a name, address, phone number or e-mail of someone."""
+    name = column.lower()
+    if name in NOT_PERSONAL:
+        return False
+    return any(word in PERSONAL_WORDS for word in re.split(r"[^a-z0-9]+", name))
+
+
+def glossary_terms(path: Path = GLOSSARY) -> set[str]:
+    """Names of the terms in the business glossary (any depth of nodes)."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    def walk(node: dict[str, Any]) -> set[str]:
+        found = {str(term["name"]) for term in node.get("terms") or []}
+        for child in node.get("nodes") or []:
+            found |= walk(child)
+        return found
+
+    return walk(document)
+
+
+def _meta(entry: dict[str, Any]) -> dict[str, Any]:
+    """dbt 1.10+ keeps meta under `config.meta`; older manifests have it at the top. Both count."""
+    return {**(entry.get("meta") or {}), **((entry.get("config") or {}).get("meta") or {})}
+
+
+def check_manifest_data(
+    manifest: dict[str, Any], catalog: dict[str, Any] | None = None, terms: set[str] | None = None
+) -> list[Violation]:
+    """Every violation of the policy by the project's models, sorted by model then column.
+
+    With `catalog` (dbt's catalog.json), columns that the models' YAML does not declare are checked
+    too: a personal column nobody declared cannot carry its tag.
+    """
+    project = manifest.get("metadata", {}).get("project_name")
+    known_terms = glossary_terms() if terms is None else terms
+    violations: list[Violation] = []
+    for unique_id, node in manifest.get("nodes", {}).items():
+        if node.get("resource_type") != "model" or (project and node.get("package_name") != project):
+            continue
+        model = str(node["name"])
+        meta = _meta(node)
+        if not (node.get("description") or "").strip():
+            violations.append(Violation(model, "has no description"))
+        for key in REQUIRED_META:
+            if not str(meta.get(key) or "").strip():
+                violations.append(Violation(model, f"has no {key} (config.meta.{key})"))
+        access = meta.get("access")
+        if access and access not in ACCESS_LEVELS:
+            violations.append(Violation(model, f"access must be one of {', '.join(ACCESS_LEVELS)}, not {access!r}"))
+        columns: dict[str, dict[str, Any]] = {name.lower(): spec for name, spec in node.get("columns", {}).items()}
+        if catalog is not None:
+            for name in catalog.get("nodes", {}).get(unique_id, {}).get("columns") or {}:
+                columns.setdefault(name.lower(), {})
+        for column, spec in sorted(columns.items()):
+            column_meta = _meta(spec)
+            pii = column_meta.get("contains_pii") is True
+            if looks_personal(column) and not pii and not column_meta.get("masking"):
+                violations.append(
+                    Violation(
+                        model,
+                        "looks personal but has no tag: add config.meta.contains_pii: true "
+                        "(or meta.masking: <how> once it is masked or hashed)",
+                        column,
+                    )
+                )
+            if pii and access == "broad":
+                violations.append(
+                    Violation(model, "is personal data in clear in a model with access: broad; mask or drop it", column)
+                )
+            term = column_meta.get("glossary_term")
+            if term and str(term) not in known_terms:
+                violations.append(Violation(model, f"glossary_term {term!r} is not in governance/glossary.yml", column))
+    return sorted(violations, key=lambda v: (v.model, v.column or "", v.message))
+
+
+def check_manifest(manifest_path: Path, catalog_path: Path | None = None) -> list[Violation]:
+    """The policy's violations for a manifest.json file (and optionally its catalog.json)."""
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    catalog = json.loads(catalog_path.read_text(encoding="utf-8")) if catalog_path else None
+    return check_manifest_data(manifest, catalog)
+
+
+def enforce(manifest_path: Path, catalog_path: Path | None = None) -> None:
+    """Raise PolicyError listing every violation; return quietly when the project complies."""
+    violations = check_manifest(manifest_path, catalog_path)
+    if violations:
+        lines = "\n".join(f"  - {v}" for v in violations)
+        raise PolicyError(
+            f"{len(violations)} governance policy violation(s) in {manifest_path}:\n{lines}\n"
+            "Fix the models' YAML (dbt_project/models/**/_*__models.yml), run `dbt parse`, and check again."
+        )

@@ -1,0 +1,284 @@
+"""Governance in DataHub, end to end at TPC-H 0.01: load -> extract -> dbt build -> save run results ->
+dbt docs generate -> `python -m governance emit --sink lite`, then the emitted metadata file is read back:
+every model and source with schema, owners, tags, terms and domain; dbt tests as assertions with results;
+an upstream chain from every rpt_ model to a CSV file through MySQL; DataHub Lite browsable by its CLI.
+The policy check runs on the fresh manifest, and on copies edited to break it."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from governance.emit import merge_records
+from governance.policy import check_manifest_data, looks_personal
+from ingest.settings import REPO_ROOT
+
+from .conftest import TPCH_ROWS
+from .pipeline import Pipeline
+
+pytestmark = pytest.mark.slow
+
+DATAHUB = str(Path(sys.executable).parent / "datahub")
+# dbt build, the run results saved, then docs generate: one process, so Spark's JVM starts once.
+
+
+@dataclass
+class Governed:
+    pipeline: Pipeline
+    database: str
+    manifest: dict[str, Any]
+    records: list[dict[str, Any]]
+    aspects: dict[str, dict[str, Any]]  # urn -> aspect name -> value (the last one written)
+    lite_file: Path
+    home: Path
+
+
+def _aspect_name(key: str) -> str:
+    """`com.linkedin.pegasus2avro.schema.SchemaMetadata` -> `schemaMetadata` (an MCE's key as an MCP's name)."""
+    name = key.rsplit(".", 1)[-1]
+    return name[0].lower() + name[1:]
+
+
+def index(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    aspects: dict[str, dict[str, Any]] = defaultdict(dict)
+    for record in records:
+        if "proposedSnapshot" in record:
+            body = next(iter(record["proposedSnapshot"].values()))
+            for aspect in body["aspects"]:
+                key, value = next(iter(aspect.items()))
+                aspects[body["urn"]][_aspect_name(key)] = value
+        else:
+            aspects[record["entityUrn"]][record["aspectName"]] = record["aspect"]["json"]
+    return aspects
+
+
+def dbt_urn(name: str, platform: str = "dbt") -> str:
+    return f"urn:li:dataset:(urn:li:dataPlatform:{platform},{name.lower()},PROD)"
+
+
+@pytest.fixture(scope="module")
+def governed(built_chain: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Governed:
+    """The shared chain's metadata emitted into the file sink and a private DataHub Lite."""
+    root = tmp_path_factory.mktemp("governance")
+    home = root / "home"  # DataHub's CLI keeps its config in ~/.datahubenv: never the developer's
+    home.mkdir()
+    lite_file = root / "lite" / "datahub.db"
+    runner = Pipeline(built_chain.root, built_chain.csv_dir, built_chain.database)
+    runner.env |= {"HOME": str(home), "DATAHUB_TELEMETRY_ENABLED": "false", "DATAHUB_LITE_FILE": str(lite_file)}
+    target = str(built_chain.target)
+    emitted = runner.run(sys.executable, "-m", "governance", "emit", "--sink", "lite", "--target-path", target)
+    assert emitted.returncode == 0, emitted.stdout[-3000:] + emitted.stderr[-3000:]
+    records = json.loads((runner.lake / "governance" / "metadata.json").read_text())
+    manifest = json.loads((built_chain.target / "manifest.json").read_text())
+    return Governed(runner, built_chain.database, manifest, records, index(records), lite_file, home)
+
+
+def models(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    return [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+
+
+def field_tags(field: dict[str, Any]) -> set[str]:
+    return {t["tag"] for t in (field.get("globalTags") or {}).get("tags", [])}
+
+
+def field_terms(field: dict[str, Any]) -> set[str]:
+    return {t["urn"] for t in (field.get("glossaryTerms") or {}).get("terms", [])}
+
+
+def test_every_model_has_schema_owners_tags_terms_and_domain(governed: Governed) -> None:
+    terms_defined = {
+        u for u, a in governed.aspects.items() if u.startswith("urn:li:glossaryTerm:") and "glossaryTermInfo" in a
+    }
+    assert len(terms_defined) >= 10
+    for node in models(governed.manifest):
+        meta = node["config"]["meta"]
+        aspects = governed.aspects[dbt_urn(f"{node['schema']}.{node['name']}")]
+        fields = {f["fieldPath"]: f for f in aspects["schemaMetadata"]["fields"]}
+        assert set(fields) >= set(node["columns"]), node["name"]
+        owners = {o["owner"] for o in aspects["ownership"]["owners"]}
+        assert owners == {f"urn:li:corpGroup:{meta['owner']}"}, node["name"]
+        assert aspects["domains"]["domains"] == [f"urn:li:domain:{meta['domain']}"], node["name"]
+        assert "domainProperties" in governed.aspects[f"urn:li:domain:{meta['domain']}"]
+        tags = {t["tag"] for t in aspects["globalTags"]["tags"]}
+        assert {f"urn:li:tag:tier_{meta['tier']}", f"urn:li:tag:{meta['access']}"} <= tags, node["name"]
+        for name, column in node["columns"].items():
+            column_meta = column["config"]["meta"]
+            assert ("urn:li:tag:pii" in field_tags(fields[name])) == bool(column_meta.get("contains_pii")), name
+            if "masking" in column_meta:
+                assert "urn:li:tag:pii_masked" in field_tags(fields[name])
+            if "glossary_term" in column_meta:
+                term = f"urn:li:glossaryTerm:Lakehouse.{column_meta['glossary_term']}"
+                assert term in field_terms(fields[name]) and term in terms_defined, (node["name"], name)
+
+
+def test_every_source_has_schema_owner_domain_and_tagged_personal_columns(governed: Governed) -> None:
+    for source in governed.manifest["sources"].values():
+        aspects = governed.aspects[dbt_urn(f"{source['schema']}.{source['name']}")]
+        fields = aspects["schemaMetadata"]["fields"]
+        assert {f["fieldPath"] for f in fields} >= set(source["columns"])
+        assert aspects["ownership"]["owners"][0]["owner"] == "urn:li:corpGroup:data-platform"
+        assert aspects["domains"]["domains"]
+        for field in fields:
+            assert ("urn:li:tag:pii" in field_tags(field)) == looks_personal(field["fieldPath"]), field["fieldPath"]
+    customer = governed.aspects[dbt_urn("raw_tpch.customer")]["schemaMetadata"]["fields"]
+    assert {f["fieldPath"] for f in customer if field_tags(f)} == {"c_name", "c_address", "c_phone"}
+
+
+def test_dbt_tests_are_assertions_with_their_results(governed: Governed) -> None:
+    tests = {k for k, n in governed.manifest["nodes"].items() if n["resource_type"] == "test"}
+    assertions = {u: a for u, a in governed.aspects.items() if u.startswith("urn:li:assertion:")}
+    # One assertion per test and dataset it checks (a relationships test checks two).
+    asserted = {a["assertionInfo"]["customProperties"]["dbt_unique_id"] for a in assertions.values()}
+    assert asserted == tests and len(tests) >= 100
+    results = [a["assertionRunEvent"]["result"]["type"] for a in assertions.values() if "assertionRunEvent" in a]
+    assert len(results) == len(assertions)
+    assert set(results) == {"SUCCESS"}
+
+
+def upstreams(aspects: dict[str, dict[str, Any]], urn: str) -> list[str]:
+    return [u["dataset"] for u in aspects.get(urn, {}).get("upstreamLineage", {}).get("upstreams", [])]
+
+
+def chain_to_csv(aspects: dict[str, dict[str, Any]], start: str) -> list[str] | None:
+    """The first upstream path from `start` to a CSV file dataset (breadth first), or None."""
+    paths = [[start]]
+    seen = {start}
+    while paths:
+        path = paths.pop(0)
+        if path[-1].startswith("urn:li:dataset:(urn:li:dataPlatform:file,") and path[-1].endswith(".csv,PROD)"):
+            return path
+        for upstream in upstreams(aspects, path[-1]):
+            if upstream not in seen:
+                seen.add(upstream)
+                paths.append([*path, upstream])
+    return None
+
+
+def test_every_report_traces_back_to_a_csv_file_through_mysql(governed: Governed) -> None:
+    reports = [n for n in models(governed.manifest) if n["name"].startswith("rpt_")]
+    assert len(reports) == 22
+    for node in reports:
+        for platform in ("dbt", "spark"):
+            path = chain_to_csv(governed.aspects, dbt_urn(f"{node['schema']}.{node['name']}", platform))
+            assert path is not None, f"{node['name']} ({platform}) has no upstream chain to a CSV file"
+            platforms = [urn.split("dataPlatform:")[1].split(",")[0] for urn in path]
+            assert "mysql" in platforms, path
+            mysql = next(u for u in path if ":mysql," in u)
+            assert f",{governed.database}." in mysql
+            assert path[-1].startswith("urn:li:dataset:(urn:li:dataPlatform:file," + str(governed.pipeline.csv_dir))
+    # One hop spelled out: the dbt source's Spark table <- the lake folder <- MySQL <- the CSV file.
+    lake_folder = f"urn:li:dataset:(urn:li:dataPlatform:file,{governed.pipeline.lake}/raw/tpch/customer,PROD)"
+    assert upstreams(governed.aspects, dbt_urn("raw_tpch.customer", "spark")) == [lake_folder]
+    assert upstreams(governed.aspects, lake_folder) == [dbt_urn(f"{governed.database}.customer", "mysql")]
+
+
+def test_ingest_hops_are_a_dataflow_of_load_and_extract_jobs(governed: Governed) -> None:
+    flow = "urn:li:dataFlow:(lakehouse,ingest_tpch,PROD)"
+    assert "dataFlowInfo" in governed.aspects[flow]
+    for table in TPCH_ROWS:
+        load = governed.aspects[f"urn:li:dataJob:({flow},load.{table})"]
+        extract = governed.aspects[f"urn:li:dataJob:({flow},extract.{table})"]
+        mysql = dbt_urn(f"{governed.database}.{table}", "mysql")
+        assert load["dataJobInputOutput"]["outputDatasets"] == [mysql]
+        assert load["dataJobInputOutput"]["inputDatasets"][0].endswith(f"/{table}.csv,PROD)")
+        assert extract["dataJobInputOutput"]["inputDatasets"] == [mysql]
+        assert extract["dataJobInfo"]["customProperties"]["rows_written"] == str(TPCH_ROWS[table])
+
+
+def test_lake_datasets_have_schemas_and_cheap_profiles(governed: Governed) -> None:
+    lake = governed.pipeline.lake
+    for table, rows in TPCH_ROWS.items():
+        aspects = governed.aspects[f"urn:li:dataset:(urn:li:dataPlatform:file,{lake}/raw/tpch/{table},PROD)"]
+        assert aspects["datasetProfile"]["rowCount"] == rows
+        assert "batch" in {f["fieldPath"] for f in aspects["schemaMetadata"]["fields"]}
+    lines = governed.aspects[f"urn:li:dataset:(urn:li:dataPlatform:file,{lake}/lakehouse/fct_order_lines,PROD)"]
+    assert lines["datasetProfile"]["rowCount"] == TPCH_ROWS["lineitem"]
+    assert "order_month" in {f["fieldPath"] for f in lines["schemaMetadata"]["fields"]}
+    assert upstreams(
+        governed.aspects, f"urn:li:dataset:(urn:li:dataPlatform:file,{lake}/lakehouse/fct_order_lines,PROD)"
+    ) == ["urn:li:dataset:(urn:li:dataPlatform:spark,lakehouse_marts.fct_order_lines,PROD)"]
+
+
+def test_policy_check_passes_on_the_project(governed: Governed) -> None:
+    assert check_manifest_data(governed.manifest) == []
+
+
+def test_policy_check_fails_on_a_model_without_owner_and_an_untagged_personal_column(
+    governed: Governed, tmp_path: Path
+) -> None:
+    broken = copy.deepcopy(governed.manifest)
+    nodes = broken["nodes"]
+    del nodes["model.lakehouse.fct_orders"]["config"]["meta"]["owner"]
+    nodes["model.lakehouse.fct_orders"]["meta"].pop("owner", None)
+    phone = nodes["model.lakehouse.dim_customer"]["columns"]["customer_phone"]
+    phone["config"]["meta"] = {}
+    phone["meta"] = {}
+    messages = [str(v) for v in check_manifest_data(broken)]
+    assert messages == [
+        "dim_customer.customer_phone: looks personal but has no tag: add config.meta.contains_pii: true "
+        "(or meta.masking: <how> once it is masked or hashed)",
+        "fct_orders: has no owner (config.meta.owner)",
+    ]
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(broken))
+    result = subprocess.run(
+        [sys.executable, "-m", "governance", "check", "--manifest", str(path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=governed.pipeline.env,
+    )
+    assert result.returncode == 1
+    assert "fct_orders: has no owner" in result.stderr and "dim_customer.customer_phone" in result.stderr
+
+
+def test_datahub_lite_lists_and_gets_entities_through_its_cli(governed: Governed) -> None:
+    # `datahub lite init` needs an existing ~/.datahubenv; this is the file it would write.
+    (governed.home / ".datahubenv").write_text(
+        f"gms:\n  server: http://localhost:8080\nlite:\n  type: sqlite\n  config:\n    file: {governed.lite_file}\n"
+    )
+
+    def lite(*args: str) -> str:
+        result = subprocess.run(
+            [DATAHUB, "lite", *args], capture_output=True, text=True, env=governed.pipeline.env, timeout=120
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    urns = lite("list-urns").split()
+    report = dbt_urn("lakehouse_reports.rpt_top_supplier")
+    assert report in urns and "urn:li:dataFlow:(lakehouse,ingest_tpch,PROD)" in urns
+    entity = json.loads(lite("get", "--urn", report))
+    assert entity["ownership"]["owners"][0]["owner"] == "urn:li:corpGroup:analytics"
+    lineage = json.loads(lite("get", "--urn", dbt_urn("raw_tpch.orders", "spark"), "--aspect", "upstreamLineage"))
+    assert lineage["upstreamLineage"]["upstreams"][0]["dataset"].endswith("/raw/tpch/orders,PROD)")
+
+
+def test_merging_upstream_lineage_keeps_every_upstream() -> None:
+    urn = dbt_urn("raw_tpch.orders", "spark")
+    ours = {"entityUrn": urn, "aspectName": "upstreamLineage", "aspect": {"json": {"upstreams": [{"dataset": "a"}]}}}
+    theirs = {
+        "proposedSnapshot": {
+            "com.linkedin.pegasus2avro.metadata.snapshot.DatasetSnapshot": {
+                "urn": urn,
+                "aspects": [
+                    {
+                        "com.linkedin.pegasus2avro.dataset.UpstreamLineage": {
+                            "upstreams": [{"dataset": "b"}, {"dataset": "a"}]
+                        }
+                    }
+                ],
+            }
+        }
+    }
+    merged = merge_records([theirs, ours])
+    assert len(merged) == 1
+    assert upstreams(index(merged), urn) == ["b", "a"]
