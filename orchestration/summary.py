@@ -17,7 +17,7 @@ def main(dataset: str = "tpch") -> None:
     lake = lake_uri()
     table = Table(title="lakehouse_pipeline: where the results are", show_lines=False)
     table.add_column("what")
-    table.add_column("where")
+    table.add_column("where", overflow="fold")
     conn = connect(MySQLSettings.from_env())
     with conn.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s", (dataset,))
@@ -26,14 +26,14 @@ def main(dataset: str = "tpch") -> None:
     tables = row[0] if row else 0
     table.add_row("MySQL", f"database {quote_identifier(dataset)} ({tables} tables) at {MySQLSettings.from_env()}")
     table.add_row("raw zone", f"{lake}/raw/{dataset}/<table>/batch=<id>/")
-    table.add_row("marts and reports", f"{lake}/lakehouse/<model>/ (Parquet; `dbt docs generate` to browse)")
+    table.add_row("marts and reports", f"{lake}/lakehouse/<model>/ (Parquet)")
     if lake.startswith("file://"):
         root = Path(lake.removeprefix("file://"))
         models = sorted(p.name for p in (root / "lakehouse").glob("*") if p.is_dir())
         table.add_row("models built", f"{len(models)}: " + ", ".join(models[:6]) + (" ..." if len(models) > 6 else ""))
         for label, path in (
             ("business report", root / "reports" / "latest.html"),
-            ("docs site", root / "docs" / "index.html"),
+            ("docs site (serve: python -m reports.docs_site serve)", root / "docs" / "index.html"),
             ("governance metadata", root / "governance" / "metadata.json"),
         ):
             if path.exists():
