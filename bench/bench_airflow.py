@@ -58,6 +58,9 @@ def bench_parse(env: dict[str, str]) -> list[tuple[str, float, float]]:
     ls_dag = folder / "lakehouse_pipeline_dbt_ls.py"
     text = manifest_dag.read_text().replace("LoadMode.DBT_MANIFEST", "LoadMode.DBT_LS")
     text = text.replace("REPO = Path(__file__).resolve().parent.parent", f'REPO = Path("{REPO}")')
+    # `dbt ls` runs at parse time, before Airflow renders templates: give it the values they render to.
+    for field, value in (("host", "127.0.0.1"), ("port", "10000"), ("login", "dbt")):
+        text = text.replace(f"{{{{ thrift_setting('{field}') }}}}", value)
     ls_dag.write_text(text)
     env = {**env, "AIRFLOW__COSMOS__ENABLE_CACHE": "False"}
     rows = []
