@@ -130,6 +130,7 @@ def main() -> None:
     env = {
         **os.environ,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "DO_NOT_TRACK": "1",
         "AIRFLOW_HOME": str(REPO / ".local" / "bench" / "airflow-parse"),
