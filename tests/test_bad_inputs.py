@@ -57,6 +57,14 @@ def quarantined(report: FileReport) -> list[tuple[int, str, bytes]]:
         return [(int(line), reason, record.encode("utf-8", "surrogateescape")) for line, reason, record in reader]
 
 
+@pytest.fixture()
+def source(tmp_path: Path) -> Path:
+    """The folder of CSV files a test loads."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    return folder
+
+
 @dataclass
 class Case:
     body: bytes
@@ -94,13 +102,12 @@ CASES = {
 def test_bad_rows_are_quarantined_with_line_and_reason(
     name: str,
     tmp_path: Path,
+    source: Path,
     database: str,
     mysql_settings: MySQLSettings,
     mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
 ) -> None:
     case = CASES[name]
-    source = tmp_path / "in"
-    source.mkdir()
     (source / "facts.csv").write_bytes(HEADER + case.body)
     contract = make_contract(tmp_path, database)
     options = LoadOptions(database=database, max_bad_rows=10, quarantine_root=tmp_path / "q")
@@ -125,13 +132,12 @@ def test_bad_rows_are_quarantined_with_line_and_reason(
 
 def test_values_survive_exactly(
     tmp_path: Path,
+    source: Path,
     database: str,
     mysql_settings: MySQLSettings,
     mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
 ) -> None:
     """Quoted newlines and delimiters, a BOM, CRLF line ends, NULL tokens and a literal 'NULL' text."""
-    source = tmp_path / "in"
-    source.mkdir()
     body = b'\xef\xbb\xbfid,amount,day,label\r\n1,-1.5,2024-01-31,"a,\r\nb"\r\n2,0.10,NA,""\r\n3,7,,"say ""hi"""\r\n'
     (source / "facts.csv").write_bytes(body)
     [report] = load_dataset(make_contract(tmp_path, database), source, mysql_settings, LoadOptions(database=database))
@@ -148,12 +154,11 @@ def test_values_survive_exactly(
 
 def test_past_max_bad_rows_the_load_fails_and_the_table_keeps_its_contents(
     tmp_path: Path,
+    source: Path,
     database: str,
     mysql_settings: MySQLSettings,
     mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
 ) -> None:
-    source = tmp_path / "in"
-    source.mkdir()
     contract = make_contract(tmp_path, database)
     (source / "facts.csv").write_bytes(HEADER + b"1,1.00,,first\n")
     load_dataset(contract, source, mysql_settings, LoadOptions(database=database))
@@ -178,14 +183,13 @@ def test_past_max_bad_rows_the_load_fails_and_the_table_keeps_its_contents(
 )
 def test_whole_file_problems_fail_before_anything_changes(
     tmp_path: Path,
+    source: Path,
     database: str,
     mysql_settings: MySQLSettings,
     mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
     content: bytes,
     message: str,
 ) -> None:
-    source = tmp_path / "in"
-    source.mkdir()
     contract = make_contract(tmp_path, database)
     (source / "facts.csv").write_bytes(HEADER + b"1,1.00,,kept\n")
     load_dataset(contract, source, mysql_settings, LoadOptions(database=database))
@@ -198,12 +202,11 @@ def test_whole_file_problems_fail_before_anything_changes(
 
 def test_header_may_reorder_columns(
     tmp_path: Path,
+    source: Path,
     database: str,
     mysql_settings: MySQLSettings,
     mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
 ) -> None:
-    source = tmp_path / "in"
-    source.mkdir()
     (source / "facts.csv").write_bytes(b"LABEL,id,day,amount\nz,5,2024-05-01,2.25\n")
     load_dataset(make_contract(tmp_path, database), source, mysql_settings, LoadOptions(database=database))
     from datetime import date
@@ -214,12 +217,11 @@ def test_header_may_reorder_columns(
 
 def test_duplicates_across_files_of_one_table_are_quarantined(
     tmp_path: Path,
+    source: Path,
     database: str,
     mysql_settings: MySQLSettings,
     mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
 ) -> None:
-    source = tmp_path / "in"
-    source.mkdir()
     (source / "facts_1.csv").write_bytes(HEADER + b"1,1.00,,a\n2,2.00,,b\n")
     (source / "facts_2.csv").write_bytes(HEADER + b"3,3.00,,c\n2,9.99,,dup\n")
     options = LoadOptions(database=database, max_bad_rows=1)
@@ -232,12 +234,11 @@ def test_duplicates_across_files_of_one_table_are_quarantined(
 
 def test_upsert_updates_by_key_and_keeps_other_rows(
     tmp_path: Path,
+    source: Path,
     database: str,
     mysql_settings: MySQLSettings,
     mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
 ) -> None:
-    source = tmp_path / "in"
-    source.mkdir()
     contract = make_contract(tmp_path, database)
     contract.tables[0].mode = "upsert"
     (source / "facts.csv").write_bytes(HEADER + b"1,1.00,,one\n2,2.00,,two\n")
