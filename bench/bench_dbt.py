@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ingest.contract import Contract, contract_path, load_contract
 from ingest.extract import ExtractOptions, extract_dataset
-from ingest.loader import LoadOptions, load_dataset
+from ingest.load import LoadOptions, load_dataset
 from ingest.settings import REPO_ROOT, MySQLSettings
 from tests.tpch_reference import REPORTS, compare, reference_sql, report_select
 

@@ -30,7 +30,7 @@ from rich.table import Table as RichTable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ingest.contract import Contract, Table, contract_path, load_contract
-from ingest.loader import LoadOptions, load_dataset
+from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, create_table_sql, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
 

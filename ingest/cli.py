@@ -16,7 +16,7 @@ from ingest.cli_common import console, fail, out, resolve_contract
 from ingest.contract import ContractError
 from ingest.extract_cli import extract
 from ingest.infer import infer_contract
-from ingest.loader import LoadError, LoadOptions, TableReport, load_dataset
+from ingest.load import LoadError, LoadOptions, TableReport, load_dataset
 from ingest.mysql import MySQLUnavailable
 from ingest.settings import MySQLSettings
 

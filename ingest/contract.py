@@ -187,6 +187,8 @@ class Table(BaseModel):
     @field_validator("name")
     @classmethod
     def _name_is_identifier(cls, value: str) -> str:
+        if value.lower().startswith("_lh_"):
+            raise ValueError(f"table name {value!r}: names starting with _lh_ are reserved for the loader's own tables")
         return _identifier(value, "table name")
 
     @field_validator("files")

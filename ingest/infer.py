@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.contract import Column, Contract, Dialect, SqlType, Table
-from ingest.validate import BOOLEAN_FALSE, BOOLEAN_TRUE
+from ingest.load.validate import BOOLEAN_FALSE, BOOLEAN_TRUE
 
 NULL_CANDIDATES = ("", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "nan", "\\N")
 DELIMITERS = ",;\t|"

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pymysql
 import pymysql.cursors
+from pymysql.connections import MySQLResult
+from pymysql.protocol import LoadLocalPacketWrapper
 
 from ingest.contract import IDENTIFIER, SqlType, Table
 from ingest.settings import MySQLSettings
@@ -17,6 +22,80 @@ STRICT_SQL_MODE = "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVI
 
 class MySQLUnavailable(RuntimeError):
     """No MySQL server answers at the configured address."""
+
+
+class InfileRefused(pymysql.err.OperationalError):
+    """The server asked for a local file the loader is not sending."""
+
+
+class _GuardedResult(MySQLResult):
+    def _read_load_local_packet(self, first_packet: Any) -> None:
+        conn: LoadingConnection = self.connection
+        requested = LoadLocalPacketWrapper(first_packet).filename
+        stream = conn.take_stream(requested)
+        failure: BaseException | None = None
+        try:
+            for chunk in stream or ():
+                view = memoryview(chunk)
+                for start in range(0, len(view), conn.packet_size):
+                    conn.write_packet(view[start : start + conn.packet_size])
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, once the protocol is back in step
+            failure = exc
+        conn.write_packet(b"")  # end of data: all of it, what was sent before a failure, or none
+        try:
+            answer = conn._read_packet()
+        except pymysql.err.MySQLError:
+            if failure is None and stream is not None:
+                raise
+            answer = None
+        if failure is not None:
+            raise failure
+        if stream is None:
+            name = requested.decode("utf-8", "replace")[:200]
+            raise InfileRefused(
+                2000, f"refused the server's request for local file {name!r}: the loader sends only its own stream"
+            )
+        if answer is None or not answer.is_ok_packet():
+            raise pymysql.err.OperationalError(2014, "Commands out of sync after LOAD DATA LOCAL")
+        self._read_ok_packet(answer)
+
+
+class LoadingConnection(pymysql.connections.Connection):  # type: ignore[type-arg]
+    """A connection that answers a `LOAD DATA LOCAL INFILE` request only for the stream the loader
+    is sending right now, under a one-time name. PyMySQL itself sends any file the server names,
+    at any point of the connection; a hostile or compromised server could read the client's files."""
+
+    packet_size = 1 << 20
+    _expected: bytes | None = None
+    _stream: Iterable[bytes] | None = None
+
+    @contextmanager
+    def infile(self, chunks: Iterable[bytes]) -> Iterator[str]:
+        """A one-time file name for a LOAD DATA LOCAL statement; the server gets `chunks` under it."""
+        name = f"lakehouse-stream-{uuid.uuid4().hex}"
+        self._expected, self._stream = name.encode(), chunks
+        try:
+            yield name
+        finally:
+            self._expected = self._stream = None
+
+    def take_stream(self, requested: bytes) -> Iterable[bytes] | None:
+        if self._expected is None or requested != self._expected:
+            return None
+        stream, self._expected, self._stream = self._stream, None, None
+        return stream
+
+    def _read_query_result(self, unbuffered: bool = False) -> int:
+        self._result = None
+        result = _GuardedResult(self)
+        if unbuffered:
+            result.init_unbuffered_query()
+        else:
+            result.read()
+        self._result = result
+        if result.server_status is not None:
+            self.server_status = result.server_status
+        return result.affected_rows  # type: ignore[no-any-return]
 
 
 def quote_identifier(name: str) -> str:
@@ -32,10 +111,11 @@ def connect(
     *,
     local_infile: bool = False,
     cursorclass: type[pymysql.cursors.Cursor] = pymysql.cursors.Cursor,
-) -> pymysql.connections.Connection:  # type: ignore[type-arg]
-    """Open a connection in strict mode. `local_infile` is enabled only where a load needs it."""
+) -> LoadingConnection:
+    """Open a connection in strict mode. `local_infile` is enabled only where a load needs it, and
+    even there the server gets only the stream the loader is sending (see LoadingConnection)."""
     try:
-        connection = pymysql.connect(
+        connection = LoadingConnection(
             host=settings.host,
             port=settings.port,
             user=settings.user,
@@ -80,12 +160,9 @@ def create_table_sql(
     *,
     collation: str = "utf8mb4_bin",
     if_not_exists: bool = False,
-    shadow_column: bool = False,
 ) -> str:
     """CREATE TABLE for a contract table (optionally under another name, e.g. a staging copy)."""
     columns = [f"{quote_identifier(c.name)} {c.type.sql()}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
-    if shadow_column:  # see ingest.loaddata.SHADOW_COLUMN
-        columns.append("`_lakehouse_last_field` LONGTEXT NULL")
     if table.primary_key:
         columns.append(f"PRIMARY KEY ({', '.join(quote_identifier(k) for k in table.primary_key)})")
     if not re.fullmatch(r"utf8mb4_\w+", collation):

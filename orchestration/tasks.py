@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from ingest.contract import Contract, ContractError, contract_path, load_contract
 from ingest.extract import ExtractError, ExtractOptions, extract_dataset
 from ingest.lake import LakeError
-from ingest.loader import LoadError, LoadOptions, load_dataset
+from ingest.load import LoadError, LoadOptions, load_dataset
 from ingest.settings import local_dir
 from orchestration import config
 

@@ -135,7 +135,7 @@ def built_chain(
     """TPC-H 0.01 through the chain once for the session, in a private folder: loaded into MySQL,
     extracted into a fresh lake, `dbt build` on the local target (run results saved), and
     `dbt docs generate --static`. The dbt, governance and report tests read it; none changes it."""
-    from ingest.loader import LoadOptions, load_dataset
+    from ingest.load import LoadOptions, load_dataset
 
     root = tmp_path_factory.mktemp("chain")
     database = f"test_chain_{os.getpid()}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 import yaml
 
 from ingest.contract import Contract, ContractError, load_contract
-from ingest.loader import FileReport, LoadError, LoadOptions, TooManyBadRows, load_dataset
+from ingest.load import FileReport, LoadError, LoadOptions, TooManyBadRows, load_dataset, read_quarantine
 from ingest.mysql import quote_identifier
 from ingest.settings import MySQLSettings
 
@@ -51,10 +50,7 @@ def rows(conn: pymysql.connections.Connection, database: str) -> list[tuple[Any,
 
 def quarantined(report: FileReport) -> list[tuple[int, str, bytes]]:
     assert report.quarantine is not None
-    with report.quarantine.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle)
-        assert next(reader) == ["line", "reason", "record"]
-        return [(int(line), reason, record.encode("utf-8", "surrogateescape")) for line, reason, record in reader]
+    return [(r.line, r.reason, r.raw) for r in read_quarantine(report.quarantine)]
 
 
 @pytest.fixture()

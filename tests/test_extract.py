@@ -27,7 +27,7 @@ from ingest import lake as lakes
 from ingest.cli import app
 from ingest.contract import Contract, Table
 from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_dataset
-from ingest.loader import LoadOptions, load_dataset
+from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, create_table_sql, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 from tests.conftest import TPCH_ROWS

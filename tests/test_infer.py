@@ -15,7 +15,7 @@ import pytest
 
 from ingest.contract import load_contract
 from ingest.infer import infer_contract
-from ingest.loader import LoadOptions, load_dataset
+from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
 

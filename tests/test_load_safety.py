@@ -14,7 +14,7 @@ import pymysql
 import pytest
 
 from ingest.contract import Contract
-from ingest.loader import LoadLocked, LoadOptions, load_dataset
+from ingest.load import LoadLocked, LoadOptions, load_dataset
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 

@@ -11,7 +11,7 @@ import pymysql
 import pytest
 
 from ingest.contract import Column, Contract, Table
-from ingest.loader import LoadOptions, load_dataset
+from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import quote_identifier
 from ingest.settings import MySQLSettings, audit_database
 

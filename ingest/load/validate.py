@@ -1,7 +1,10 @@
-"""Row validation against a contract: the same rules a strict MySQL applies, with clear reasons.
+"""What a valid value is, per contract type: the reference definition, with clear reasons.
 
-The loader first trusts MySQL (a plain LOAD DATA in strict mode); only when MySQL reports a
-problem does it read the file through these checks, to name every bad row and keep the rest.
+One definition for every file, clean or not: ISO-8601 dates and timestamps only, plain decimals
+within the declared precision and scale, integers in range, booleans from a fixed token set, text
+length in characters. `ingest.load.values` applies the same rules vectorised to whole columns (and
+a property test holds the two to agreement); this module names the reason for each bad record.
+MySQL's own leniency (`69-12-31` as 2069-12-31, `20240105` as a date) never decides.
 """
 
 from __future__ import annotations
@@ -16,10 +19,24 @@ from ingest.contract import INTEGER_RANGES, Column, Dialect, SqlType
 
 Checker = Callable[[str], Any]  # returns the value normalised for key comparison, or raises ValueError
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_DECIMAL = re.compile(r"^[+-]?(\d*)(?:\.(\d*))?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,9}))?(Z)?$")
+# ASCII digits only ([0-9], not \d, which also matches other scripts' digits).
+INTEGER_PATTERN = r"^[+-]?[0-9]+$"
+DECIMAL_PATTERN = r"^[+-]?([0-9]*)(?:\.([0-9]*))?$"
+DOUBLE_PATTERN = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DATETIME_PATTERN = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[ T]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,9}))?(Z)?$"
+
+
+def _whole(pattern: str) -> re.Pattern[str]:
+    """Python's `$` also matches before a final newline; RE2's (the vectorised checks) does not."""
+    return re.compile(pattern.removesuffix("$") + r"\Z")
+
+
+_INTEGER = _whole(INTEGER_PATTERN)
+_DECIMAL = _whole(DECIMAL_PATTERN)
+_DOUBLE = _whole(DOUBLE_PATTERN)
+_DATE = _whole(DATE_PATTERN)
+_DATETIME = _whole(DATETIME_PATTERN)
 BOOLEAN_TRUE = ("true", "t", "yes", "y", "1")
 BOOLEAN_FALSE = ("false", "f", "no", "n", "0")
 TEXT_MAX_BYTES = 65535
@@ -59,13 +76,12 @@ def _decimal(sql_type: SqlType) -> Checker:
 
 def _double(_: SqlType) -> Checker:
     def check(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a number") from None
-        if number != number or number in (float("inf"), float("-inf")) or not re.search(r"\d", value):
+        if not _DOUBLE.match(value):
+            raise ValueError(f"{value!r} is not a number")
+        number = float(value)
+        if number in (float("inf"), float("-inf")):
             raise ValueError(f"{value!r} is not a finite number")
-        return number
+        return number + 0.0  # -0.0 and 0.0 are one key
 
     return check
 
@@ -75,7 +91,7 @@ def _date(_: SqlType) -> Checker:
         if not _DATE.match(value):
             raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
         try:
-            return dt.date.fromisoformat(value)
+            return dt.date(int(value[:4]), int(value[5:7]), int(value[8:]))
         except ValueError:
             raise ValueError(f"{value!r} is not a valid calendar date") from None
 
@@ -89,14 +105,23 @@ def _datetime(sql_type: SqlType) -> Checker:
         match = _DATETIME.match(value)
         if not match:
             raise ValueError(
-                f"{value!r} is not a timestamp (YYYY-MM-DD HH:MM[:SS[.fff]], 'T' and a final 'Z' allowed; "
+                f"{value!r} is not a timestamp (YYYY-MM-DD HH:MM:SS[.fff], 'T' and a final 'Z' allowed; "
                 "other UTC offsets are not)"
             )
         fraction = (match[3] or "").rstrip("0")
         if len(fraction) > digits:
             raise ValueError(f"{value} has more fractional-second digits than {sql_type} keeps")
+        day, time = match[1], match[2]
         try:
-            return dt.datetime.fromisoformat(f"{match[1]} {match[2]}{'.' + fraction if fraction else ''}")
+            return dt.datetime(
+                int(day[:4]),
+                int(day[5:7]),
+                int(day[8:]),
+                int(time[:2]),
+                int(time[3:5]),
+                int(time[6:]),
+                int((fraction or "0").ljust(6, "0")),
+            )
         except ValueError:
             raise ValueError(f"{value!r} is not a valid timestamp") from None
 

@@ -1,0 +1,476 @@
+"""CSV files -> MySQL tables, losing nothing, changing nothing until everything is ready.
+
+One load run: take the database's lock, settle what killed runs left (ingest.load.publish),
+stage every table of the contract as a new table (each file streamed through the strict scan and
+the contract's checks, ingest.load.stream), reconcile MySQL's counts against the loader's own,
+then publish every table in one atomic RENAME. The Airflow DAG splits the same run in two: one
+staging task per table, then one publish.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pymysql
+from rich.progress import Progress, TaskID
+
+from ingest.contract import Contract, Table
+from ingest.load import audit
+from ingest.load.files import FileError, FileInfo, inspect_file
+from ingest.load.mysql_load import RECORD_COLUMN, Outcome, load_statement, run_load
+from ingest.load.publish import PublishError, drop_object, object_name, publish, recover
+from ingest.load.quarantine import QuarantineFile
+from ingest.load.stream import FileStream, StreamError, TooManyBadRowsError
+from ingest.load.validate import checker_for
+from ingest.mysql import LoadingConnection, connect, create_table_sql, exact_collation, quote_identifier, scalar
+from ingest.settings import MySQLSettings, quarantine_dir
+
+MAX_PASSES = 3  # a file is streamed again only if MySQL named rows to leave out (never seen so far)
+FILE_BITS = 40  # record numbers: file index << 40 | record index within the file
+
+
+class LoadError(RuntimeError):
+    """A load that cannot finish; the target tables keep their previous contents."""
+
+
+class TooManyBadRows(LoadError):
+    pass
+
+
+class LoadLocked(LoadError):
+    pass
+
+
+@dataclass
+class FileReport:
+    table: str
+    path: Path
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    seconds: float = 0.0
+    quarantine: Path | None = None
+    skipped: bool = False
+
+
+@dataclass
+class TableReport:
+    name: str
+    mode: str
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> bool:
+        return bool(self.files) and all(f.skipped for f in self.files)
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(f, attribute) for f in self.files if not f.skipped)
+
+    @property
+    def seconds(self) -> float:
+        return sum(f.seconds for f in self.files)
+
+
+@dataclass
+class LoadOptions:
+    database: str | None = None
+    max_bad_rows: int = 0
+    force: bool = False
+    tables: list[str] | None = None
+    lock_timeout: int = 0
+    quarantine_root: Path | None = None
+    run_id: str | None = None  # a run shared by several stage calls (the Airflow DAG's run)
+    publish: bool = True  # False: stage only; `publish_run` publishes later
+
+
+def run_key(name: str) -> str:
+    """The 32-hex-digit run id for an outside run name (an Airflow run id, say)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
+def resolve_files(table: Table, source: Path) -> list[Path]:
+    files = sorted(p for p in source.glob(table.files) if p.is_file())
+    if not files:
+        raise LoadError(f"table {table.name}: no file in {source} matches {table.files!r}")
+    return files
+
+
+class DatasetLoader:
+    """One load command: lock, settle leftovers, stage the tables, publish them together."""
+
+    def __init__(
+        self, contract: Contract, source: Path, settings: MySQLSettings, options: LoadOptions, progress: Progress | None
+    ) -> None:
+        self.contract = contract
+        self.source = source
+        self.options = options
+        self.progress = progress
+        self.database = options.database or contract.dataset
+        quote_identifier(self.database)
+        self.run_id = run_key(options.run_id) if options.run_id else uuid.uuid4().hex
+        self.conn: LoadingConnection = connect(settings, local_infile=True)
+        self.collation = exact_collation(self.conn)
+        self.quarantine_root = (options.quarantine_root or quarantine_dir()) / self.database
+        self.created: list[str] = []  # tables this process created, dropped again if it fails
+        self.file_lines: list[np.ndarray] = []  # per file of the table being staged: line of each record
+
+    # -- the whole run -------------------------------------------------------------------
+    def run(self) -> list[TableReport]:
+        tables = self._selected_tables()
+        try:
+            self._prepare()
+            _lock(self.conn, self.database, self.options.lock_timeout)
+            recover(self.conn, self.database, self.run_id)
+            audit.start_run(self.conn, self.run_id, self.database)
+            plans = [(table, [inspect_file(p, table) for p in resolve_files(table, self.source)]) for table in tables]
+            reports = [self._stage_table(table, infos) for table, infos in plans]
+            audit.set_run(self.conn, self.run_id, self.database, "staged")
+            if self.options.publish:
+                publish(self.conn, self.database, self.run_id)
+            return reports
+        except BaseException as exc:
+            self._abandon(exc)
+            if isinstance(exc, FileError | PublishError):
+                raise LoadError(str(exc)) from exc
+            raise
+        finally:
+            self.conn.close()  # also releases the lock
+
+    def _selected_tables(self) -> list[Table]:
+        if not self.options.tables:
+            return list(self.contract.tables)
+        return [self.contract.table(name) for name in self.options.tables]
+
+    def _prepare(self) -> None:
+        audit.ensure_audit(self.conn)
+        with self.conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.database)} CHARACTER SET utf8mb4")
+            cursor.execute(f"USE {quote_identifier(self.database)}")
+            cursor.execute("SET SESSION max_error_count = 65535")
+
+    def _abandon(self, exc: BaseException) -> None:
+        if isinstance(exc, LoadLocked):
+            return  # it touched nothing, and must not
+        message = f"{type(exc).__name__}: {exc}"[:4000]
+        try:
+            self.conn.rollback()
+            for name in self.created:
+                drop_object(self.conn, self.database, name)
+            if audit.run_status(self.conn, self.run_id, self.database) in ("staging", "staged"):
+                audit.set_run(self.conn, self.run_id, self.database, "failed", message)
+        except pymysql.err.MySQLError:
+            pass  # the connection itself may be what failed; the next run settles it
+
+    # -- one table -----------------------------------------------------------------------
+    def _stage_table(self, table: Table, infos: list[FileInfo]) -> TableReport:
+        report = TableReport(table.name, table.mode)
+        todo = self._files_to_load(table, infos)
+        for info in infos:
+            if info not in todo:
+                report.files.append(FileReport(table.name, info.path, skipped=True))
+                self._audit_start(table, info, status="skipped")
+        if not todo:
+            return report
+        index = self.contract.tables.index(table)
+        work = self._create(table, object_name(self.run_id, index, "work"), "work", record_column=True)
+        self.file_lines = []
+        for file_index, info in enumerate(todo):
+            report.files.append(self._stage_file(table, work, info, file_index))
+        self._drop_record_column(work)
+        if table.mode == "replace":
+            audit.record_object(self.conn, self.run_id, self.database, table.name, work, "ready")
+        else:
+            self._merge(table, index, work)
+        return report
+
+    def _create(
+        self, table: Table, name: str, role: str, *, record_column: bool = False, base: str | None = None
+    ) -> str:
+        audit.record_object(self.conn, self.run_id, self.database, table.name, name, role, base)
+        self.created.append(name)
+        sql = create_table_sql(table, name, collation=self.collation)
+        if record_column:  # numbers each row by its record, see ingest.load.mysql_load
+            sql = sql.replace("\n) ENGINE", f",\n  {quote_identifier(RECORD_COLUMN)} BIGINT NOT NULL\n) ENGINE", 1)
+        with self.conn.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
+            cursor.execute(sql)
+        return name
+
+    def _drop_record_column(self, name: str) -> None:
+        drop = f"ALTER TABLE {quote_identifier(name)} DROP COLUMN {quote_identifier(RECORD_COLUMN)}"
+        with self.conn.cursor() as cursor:
+            try:
+                cursor.execute(drop + ", ALGORITHM=INSTANT")  # metadata only (MariaDB 10.4+, MySQL 8.0.29+)
+            except pymysql.err.MySQLError:
+                cursor.execute(drop)
+
+    def _merge(self, table: Table, index: int, work: str) -> None:
+        """An upsert's new table: the current contents with the files' rows merged in by key."""
+        base = audit.last_published_run(self.conn, self.database, table.name) or ""
+        ready = self._create(table, object_name(self.run_id, index, "ready"), "ready", base=base)
+        columns = ", ".join(quote_identifier(c.name) for c in table.columns)
+        updates = [f"{c} = VALUES({c})" for c in columns.split(", ") if c.strip("`") not in table.primary_key]
+        updates = updates or [f"{columns.split(', ')[0]} = {columns.split(', ')[0]}"]
+        with self.conn.cursor() as cursor:
+            if _exists(self.conn, self.database, table.name):
+                try:
+                    cursor.execute(
+                        f"INSERT INTO {quote_identifier(ready)} ({columns}) SELECT {columns} FROM {quote_identifier(table.name)}"
+                    )
+                except pymysql.err.OperationalError as exc:
+                    raise LoadError(
+                        f"table {table.name} in MySQL does not match the contract ({exc.args[-1]}); an upsert "
+                        "cannot merge into it: load it once with mode: replace, or migrate it"
+                    ) from exc
+            cursor.execute(
+                f"INSERT INTO {quote_identifier(ready)} ({columns}) SELECT {columns} FROM {quote_identifier(work)} "
+                f"ON DUPLICATE KEY UPDATE {', '.join(updates)}"
+            )
+        drop_object(self.conn, self.database, work)
+        self.created.remove(work)
+
+    def _files_to_load(self, table: Table, infos: list[FileInfo]) -> list[FileInfo]:
+        if self.options.force or not _exists(self.conn, self.database, table.name):
+            return infos
+        checksums = {i.sha256 for i in infos}
+        if table.mode == "replace":
+            # The same files as the table's current contents: nothing to do. Otherwise all of them,
+            # since a replace rebuilds the table from every file.
+            return [] if checksums == audit.published_checksums(self.conn, self.database, table.name) else infos
+        loaded = audit.ever_loaded_checksums(self.conn, self.database, table.name)
+        return [i for i in infos if i.sha256 not in loaded]
+
+    def _audit_start(self, table: Table, info: FileInfo, status: str = "running") -> int:
+        load_id = audit.start_file(
+            self.conn,
+            run_id=self.run_id,
+            dataset=self.contract.dataset,
+            database=self.database,
+            table=table.name,
+            path=str(info.path.resolve()),
+            size=info.size,
+            sha256=info.sha256,
+            mode=table.mode,
+            status=status,
+        )
+        if status == "skipped":
+            audit.finish_file(self.conn, load_id, status="skipped", message="already loaded (same sha256)")
+        return load_id
+
+    # -- one file ------------------------------------------------------------------------
+    def _stage_file(self, table: Table, work: str, info: FileInfo, file_index: int) -> FileReport:
+        load_id = self._audit_start(table, info)
+        report = FileReport(table.name, info.path)
+        started = time.perf_counter()
+        task = self.progress.add_task(f"{table.name} ← {info.path.name}", total=info.size) if self.progress else None
+        sql = load_statement(work, info.columns)
+        excluded: dict[int, str] = {}
+        for _ in range(MAX_PASSES):
+            quarantine = QuarantineFile(self._quarantine_path(table, info), table.dialect.encoding)
+            stream = FileStream(
+                info, table, quarantine, file_index << FILE_BITS, self.options.max_bad_rows, dict(excluded)
+            )
+            stream.on_bytes = self._advance(task)
+            self.conn.begin()
+            try:
+                outcome = run_load(self.conn, sql, stream.chunks())
+                retry = self._reconcile(info, stream, outcome, excluded)
+                if retry:
+                    self.conn.rollback()
+                    self._restart(task, info.size)
+                    continue
+                self._name_duplicates(table, work, stream, outcome.skipped, quarantine)
+                stream.max_bad_rows = self.options.max_bad_rows
+                stream.check_budget()
+                self.conn.commit()
+            except TooManyBadRowsError as exc:
+                self.conn.rollback()
+                raise TooManyBadRows(str(exc)) from exc
+            except StreamError as exc:
+                self.conn.rollback()
+                raise LoadError(str(exc)) from exc
+            except BaseException:
+                self.conn.rollback()
+                raise
+            finally:
+                quarantine.close()
+            self.file_lines.append(np.concatenate(stream.lines) if stream.lines else np.empty(0, np.int64))
+            report.rows_read = stream.read
+            report.rows_rejected = quarantine.count
+            report.rows_loaded = outcome.records - outcome.skipped
+            report.quarantine = quarantine.path if quarantine.count else None
+            if report.rows_loaded + report.rows_rejected != report.rows_read:
+                raise LoadError(
+                    f"{info.path}: counts do not reconcile: {report.rows_read} read, "
+                    f"{report.rows_loaded} loaded, {report.rows_rejected} quarantined"
+                )
+            break
+        else:
+            raise LoadError(f"{info.path}: MySQL kept rejecting rows after {MAX_PASSES} passes")
+        report.seconds = time.perf_counter() - started
+        audit.finish_file(
+            self.conn,
+            load_id,
+            status="staged",
+            rows_read=report.rows_read,
+            rows_loaded=report.rows_loaded,
+            rows_rejected=report.rows_rejected,
+            quarantine_path=str(report.quarantine) if report.quarantine else None,
+        )
+        return report
+
+    def _reconcile(self, info: FileInfo, stream: FileStream, outcome: Outcome, excluded: dict[int, str]) -> bool:
+        """Check MySQL's account of the load against the loader's; True to stream the file again."""
+        if outcome.error:
+            raise LoadError(f"{info.path}: MySQL refused records that passed the contract's checks: {outcome.error}")
+        if outcome.records != stream.sent:
+            raise LoadError(
+                f"{info.path}: MySQL read {outcome.records} records where the loader sent {stream.sent}; "
+                "nothing of this load is published"
+            )
+        others = outcome.other_warnings
+        if not others:
+            return False
+        located = [(row, message) for _code, row, message in others if row is not None]
+        if len(located) != len(others):
+            raise LoadError(f"{info.path}: MySQL warned without naming the rows: {others[0][2]}")
+        lines = np.concatenate(stream.lines)
+        for row, message in located:
+            excluded[int(lines[row - 1])] = f"MySQL: {message}"
+        return True
+
+    def _name_duplicates(
+        self, table: Table, work: str, stream: FileStream, skipped: int, quarantine: QuarantineFile
+    ) -> None:
+        """Quarantine the records MySQL skipped as duplicate keys: the gaps in the record numbers."""
+        if not skipped:
+            return
+        low, high = stream.first_record, stream.first_record + stream.sent - 1
+        record = quote_identifier(RECORD_COLUMN)
+        with self.conn.cursor() as cursor:
+            cursor.execute(
+                f"SELECT prev + 1, rec - 1 FROM (SELECT {record} AS rec, "
+                f"COALESCE(LAG({record}) OVER (ORDER BY {record}), %s) AS prev FROM {quote_identifier(work)} "
+                f"WHERE {record} BETWEEN %s AND %s) AS numbered WHERE rec - prev > 1",
+                (low - 1, low, high),
+            )
+            gaps = list(cursor.fetchall())
+            last = scalar(
+                cursor,
+                f"SELECT MAX({record}) FROM {quote_identifier(work)} WHERE {record} BETWEEN %s AND %s",
+                (low, high),
+            )
+        if last is None or last < high:
+            gaps.append(((last if last is not None else low - 1) + 1, high))
+        missing = [n for a, b in gaps for n in range(int(a), int(b) + 1)]
+        if len(missing) != skipped:
+            raise LoadError(f"{stream.info.path}: MySQL skipped {skipped} records but {len(missing)} are missing")
+        lines = np.concatenate(stream.lines)
+        spans = np.concatenate(stream.spans)
+        with stream.info.path.open("rb") as handle:
+            for number, n in enumerate(missing):
+                seq = n - low
+                start, end = int(spans[seq][0]), int(spans[seq][1])
+                raw = os.pread(handle.fileno(), end - start, start)
+                reason = self._duplicate_reason(table, work, stream, raw, lookup=number < 1000)
+                quarantine.add(int(lines[seq]), reason, raw)
+
+    def _duplicate_reason(self, table: Table, work: str, stream: FileStream, raw: bytes, lookup: bool) -> str:
+        dialect = table.dialect
+        text = raw.decode(dialect.encoding)
+        fields = next(csv.reader([text], delimiter=dialect.delimiter, quotechar=dialect.quote))
+        by_name = dict(zip((c.name for c in stream.info.columns), fields, strict=True))
+        key = tuple(checker_for(table.column(k).type)(by_name[k]) for k in table.primary_key)
+        if not lookup:
+            return f"duplicate primary key {key!r}"
+        where = " AND ".join(f"{quote_identifier(k)} = %s" for k in table.primary_key)
+        with self.conn.cursor() as cursor:
+            first = scalar(
+                cursor, f"SELECT {quote_identifier(RECORD_COLUMN)} FROM {quote_identifier(work)} WHERE {where}", key
+            )
+        if first is None:
+            return f"duplicate primary key {key!r}"
+        file_index, seq = int(first) >> FILE_BITS, int(first) & ((1 << FILE_BITS) - 1)
+        if file_index == len(self.file_lines):
+            line = int(np.concatenate(stream.lines)[seq])
+            return f"duplicate primary key {key!r} (first seen at line {line})"
+        line = int(self.file_lines[file_index][seq])
+        return f"duplicate primary key {key!r} (first seen at line {line} of an earlier file of this table)"
+
+    def _quarantine_path(self, table: Table, info: FileInfo) -> Path:
+        return self.quarantine_root / table.name / f"{info.path.name}.{self.run_id[:12]}.rejects.jsonl"
+
+    # -- progress ------------------------------------------------------------------------
+    def _restart(self, task: TaskID | None, total: int) -> None:
+        if self.progress and task is not None:
+            self.progress.reset(task, total=total)
+
+    def _advance(self, task: TaskID | None) -> Any:
+        progress = self.progress
+        if progress is None or task is None:
+            return None
+        return lambda n: progress.advance(task, n)
+
+
+def _exists(conn: LoadingConnection, database: str, name: str) -> bool:
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s", (database, name)
+        )
+        return cursor.fetchone() is not None
+
+
+def _lock(conn: LoadingConnection, database: str, timeout: int) -> None:
+    """One load (stage or publish) per database at a time; released when the connection closes."""
+    name = f"lakehouse_load.{database}"
+    with conn.cursor() as cursor:
+        if scalar(cursor, "SELECT GET_LOCK(%s, %s)", (name, timeout)) != 1:
+            holder = scalar(cursor, "SELECT IS_USED_LOCK(%s)", (name,))
+            raise LoadLocked(
+                f"another load into database {database} is running (MySQL connection {holder}); "
+                "wait for it to finish, or pass --lock-timeout SECONDS to wait for it"
+            )
+
+
+def load_dataset(
+    contract: Contract,
+    source: Path,
+    settings: MySQLSettings,
+    options: LoadOptions | None = None,
+    progress: Progress | None = None,
+) -> list[TableReport]:
+    """Load every table of a contract from the files under `source` (see the module docstring)."""
+    if not source.is_dir():
+        raise LoadError(f"source folder {source} does not exist")
+    return DatasetLoader(contract, source, settings, options or LoadOptions(), progress).run()
+
+
+def publish_run(settings: MySQLSettings, database: str, run_name: str, lock_timeout: int = 600) -> list[str]:
+    """Publish what the stage calls of one run (`LoadOptions(run_id=run_name, publish=False)`) staged."""
+    quote_identifier(database)
+    run_id = run_key(run_name)
+    conn = connect(settings)
+    try:
+        audit.ensure_audit(conn)
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)} CHARACTER SET utf8mb4")
+            cursor.execute(f"USE {quote_identifier(database)}")
+        _lock(conn, database, lock_timeout)
+        recover(conn, database, run_id)
+        if audit.run_status(conn, run_id, database) is None:
+            return []  # nothing was staged (every file unchanged)
+        try:
+            return publish(conn, database, run_id)
+        except PublishError as exc:
+            audit.set_run(conn, run_id, database, "failed", str(exc))
+            raise LoadError(str(exc)) from exc
+    finally:
+        conn.close()

@@ -1,0 +1,75 @@
+"""One `LOAD DATA LOCAL INFILE` of canonical records, and what MySQL said about it.
+
+The loader never lets MySQL parse a user's file. It sends records it has already parsed and
+checked, re-written in one canonical form that MySQL reads exactly: comma-separated, text always
+in double quotes with its quotes doubled, NULL as the bare word NULL, one `\\n` per record, no
+escape character. A last field numbers each record, so any row MySQL skipped can be named.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pymysql
+
+from ingest.contract import Column
+from ingest.mysql import LoadingConnection, quote_identifier
+
+_RECORDS = re.compile(r"Records:\s*(\d+)\s+Deleted:\s*(\d+)\s+Skipped:\s*(\d+)\s+Warnings:\s*(\d+)")
+_ROW = re.compile(r"(?:at row|^Row) (\d+)")
+
+# Errors MySQL raises for a row that does not fit (when it does not downgrade them to warnings).
+DATA_ERRORS = {1048, 1062, 1261, 1262, 1263, 1264, 1265, 1292, 1366, 1406, 1411, 3819}
+DUPLICATE_KEY = 1062
+
+# The staging table's record number column: which record of the load each row came from.
+RECORD_COLUMN = "_lakehouse_record"
+
+
+@dataclass
+class Outcome:
+    """What MySQL said about one LOAD DATA."""
+
+    records: int = 0
+    skipped: int = 0
+    warnings: list[tuple[int, int | None, str]] = field(default_factory=list)  # (code, row, message)
+    error: str | None = None
+
+    @property
+    def other_warnings(self) -> list[tuple[int, int | None, str]]:
+        """Warnings other than the duplicate keys a LOCAL load skips (the loader names those itself)."""
+        return [w for w in self.warnings if w[0] != DUPLICATE_KEY]
+
+
+def load_statement(target: str, columns: list[Column]) -> str:
+    """LOAD DATA for the canonical stream; the file name is bound as the only parameter."""
+    names = [quote_identifier(c.name) for c in columns] + [quote_identifier(RECORD_COLUMN)]
+    return (
+        f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote_identifier(target)} CHARACTER SET utf8mb4 "
+        "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n' "
+        f"({', '.join(names)})"
+    )
+
+
+def run_load(conn: LoadingConnection, sql: str, chunks: Iterable[bytes]) -> Outcome:
+    """Run one LOAD DATA whose data is `chunks`, sent only in answer to this statement's request."""
+    outcome = Outcome()
+    try:
+        with conn.infile(chunks) as name, conn.cursor() as cursor:
+            cursor.execute(sql, (name,))
+            result = conn._result  # the OK packet's info: "Records: n Deleted: 0 Skipped: n Warnings: n"
+            match = _RECORDS.search((result.message or b"").decode() if result else "")
+            if match:
+                outcome.records, outcome.skipped = int(match[1]), int(match[3])
+            if result is not None and result.warning_count:
+                cursor.execute("SHOW WARNINGS")
+                for _level, code, message in cursor.fetchall():
+                    row = _ROW.search(message)
+                    outcome.warnings.append((int(code), int(row[1]) if row else None, message))
+    except pymysql.err.MySQLError as exc:
+        if not exc.args or exc.args[0] not in DATA_ERRORS:
+            raise
+        outcome.error = str(exc.args[-1])
+    return outcome
