@@ -31,13 +31,13 @@ def big_lineitem(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def wait_for_load_data(conn: pymysql.connections.Connection, database: str, timeout: float = 30) -> None:  # type: ignore[type-arg]
-    """Until MySQL is executing a LOAD DATA into the database's staging table."""
+    """Until MySQL is executing one of the loader's LOAD DATA statements."""
     deadline = time.monotonic() + timeout
     with conn.cursor() as cursor:
         while time.monotonic() < deadline:
             cursor.execute(
                 "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE %s",
-                ("LOAD DATA LOCAL INFILE%_stg_lineitem%",),
+                ("LOAD DATA LOCAL INFILE %lakehouse-stream-%",),
             )
             row = cursor.fetchone()
             if row and row[0]:
