@@ -56,10 +56,42 @@ def _safe_cast(
     return pa.array(out, target), pa.array(flags, pa.bool_())
 
 
+def _two_paths(
+    values: pa.StringArray, simple: pa.BooleanArray, fast: VectorCheck, general: VectorCheck, placeholder: str
+) -> Checked:
+    """`fast` answers for the values in `simple` (the common, plain form); `general` for the rest."""
+    if pc.all(simple).as_py():
+        return fast(values)
+    ok, canonical = fast(pc.if_else(simple, values, placeholder))
+    other = pc.invert(simple)
+    if not pc.any(other).as_py():
+        return ok, canonical
+    rest = values.filter(other)
+    rest_ok, rest_canonical = general(rest)
+    return (
+        pc.replace_with_mask(ok, other, rest_ok),
+        pc.replace_with_mask(canonical, other, rest_canonical.cast(canonical.type)),
+    )
+
+
+def _plain_digits(values: pa.StringArray, most: int) -> pa.BooleanArray:
+    """Digits only, at most `most` of them, and no leading zero (a lone 0 aside)."""
+    length = pc.utf8_length(values)
+    leading_zero = pc.and_(pc.starts_with(values, "0"), pc.greater(length, 1))
+    return pc.and_(pc.and_(pc.ascii_is_decimal(values), pc.less_equal(length, most)), pc.invert(leading_zero))
+
+
 def _integer(sql_type: SqlType) -> VectorCheck:
     low, high = INTEGER_RANGES[sql_type.base]
 
+    def fast(values: pa.StringArray) -> Checked:
+        numbers = values.cast(pa.int64())
+        return pc.and_(pc.greater_equal(numbers, low), pc.less_equal(numbers, high)), values
+
     def check(values: pa.StringArray) -> Checked:
+        return _two_paths(values, _plain_digits(values, 18), fast, general, "0")
+
+    def general(values: pa.StringArray) -> Checked:
         ok = pc.match_substring_regex(values, INTEGER_PATTERN)
         plain = pc.replace_substring_regex(values, r"^(-?)\+?0*([0-9])", r"\1\2")
         ok = pc.and_(ok, pc.less_equal(pc.utf8_length(plain), 20))
@@ -73,7 +105,22 @@ def _integer(sql_type: SqlType) -> VectorCheck:
 def _decimal(sql_type: SqlType) -> VectorCheck:
     precision, scale = sql_type.precision or 10, sql_type.scale or 0
 
+    def plain(values: pa.StringArray) -> pa.BooleanArray:
+        """`123.45`: digits, one point, 1 to `scale` decimals, no leading zero before the point."""
+        if scale == 0:
+            return _plain_digits(values, precision)
+        point = pc.find_substring(values, ".")
+        decimals = pc.subtract(pc.subtract(pc.utf8_length(values), point), 1)
+        digits = pc.ascii_is_decimal(pc.replace_substring(values, ".", "", max_replacements=1))
+        shape = pc.and_(pc.greater_equal(point, 1), pc.less_equal(point, precision - scale))
+        shape = pc.and_(shape, pc.and_(pc.greater_equal(decimals, 1), pc.less_equal(decimals, scale)))
+        zero_lead = pc.and_(pc.starts_with(values, "0"), pc.greater(point, 1))
+        return pc.and_(pc.and_(shape, digits), pc.invert(zero_lead))
+
     def check(values: pa.StringArray) -> Checked:
+        return _two_paths(values, plain(values), lambda v: (_all(v, True), v), general, "0")
+
+    def general(values: pa.StringArray) -> Checked:
         ok = pc.and_(pc.match_substring_regex(values, DECIMAL_PATTERN), pc.match_substring_regex(values, "[0-9]"))
         parts = pc.extract_regex(
             pc.if_else(ok, values, "0"), r"^(?P<sign>[+-]?)0*(?P<whole>[0-9]*?)(?:\.(?P<frac>[0-9]*?)0*)?$"
@@ -182,6 +229,7 @@ class ColumnChecker:
     def __call__(self, values: pa.StringArray) -> tuple[np.ndarray, pa.Array]:
         """Which values are bad (numpy bool), and the canonical text (null where the value is NULL)."""
         ok, canonical = self.check(values)
+        ok = pc.fill_null(ok, False)  # a value a cast refused compares as null: not valid
         if self.null_tokens is None:
             return ~ok.to_numpy(zero_copy_only=False), canonical
         is_null = pc.is_in(values, value_set=self.null_tokens)
