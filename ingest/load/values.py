@@ -115,7 +115,8 @@ def _decimal(sql_type: SqlType) -> VectorCheck:
         shape = pc.and_(pc.greater_equal(point, 1), pc.less_equal(point, precision - scale))
         shape = pc.and_(shape, pc.and_(pc.greater_equal(decimals, 1), pc.less_equal(decimals, scale)))
         zero_lead = pc.and_(pc.starts_with(values, "0"), pc.greater(point, 1))
-        return pc.and_(pc.and_(shape, digits), pc.invert(zero_lead))
+        with_point = pc.and_(pc.and_(shape, digits), pc.invert(zero_lead))
+        return pc.or_(with_point, _plain_digits(values, precision - scale))  # or a whole number: `17`
 
     def check(values: pa.StringArray) -> Checked:
         return _two_paths(values, plain(values), lambda v: (_all(v, True), v), general, "0")
@@ -194,7 +195,9 @@ def _text(sql_type: SqlType) -> VectorCheck:
             ok = pc.less_equal(pc.utf8_length(values), limit)
         else:
             ok = pc.less_equal(pc.binary_length(values), TEXT_MAX_BYTES)
-        quoted = pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
+        if pc.any(pc.match_substring(values, '"')).as_py():
+            values = pc.replace_substring(values, '"', '""')
+        quoted = pc.binary_join_element_wise('"', values, '"', "")
         return ok, quoted
 
     return check
