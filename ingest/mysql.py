@@ -30,7 +30,7 @@ class InfileRefused(pymysql.err.OperationalError):
 
 class _GuardedResult(MySQLResult):
     def _read_load_local_packet(self, first_packet: Any) -> None:
-        conn: LoadingConnection = self.connection
+        conn: LoadingConnection = self.connection  # type: ignore[assignment]
         requested = LoadLocalPacketWrapper(first_packet).filename
         stream = conn.take_stream(requested)
         failure: BaseException | None = None
@@ -43,7 +43,7 @@ class _GuardedResult(MySQLResult):
             failure = exc
         conn.write_packet(b"")  # end of data: all of it, what was sent before a failure, or none
         try:
-            answer = conn._read_packet()
+            answer = conn._read_packet()  # type: ignore[no-untyped-call]
         except pymysql.err.MySQLError:
             if failure is None and stream is not None:
                 raise
@@ -57,7 +57,7 @@ class _GuardedResult(MySQLResult):
             )
         if answer is None or not answer.is_ok_packet():
             raise pymysql.err.OperationalError(2014, "Commands out of sync after LOAD DATA LOCAL")
-        self._read_ok_packet(answer)
+        self._read_ok_packet(answer)  # type: ignore[attr-defined]
 
 
 class LoadingConnection(pymysql.connections.Connection):  # type: ignore[type-arg]
@@ -95,7 +95,7 @@ class LoadingConnection(pymysql.connections.Connection):  # type: ignore[type-ar
         self._result = result
         if result.server_status is not None:
             self.server_status = result.server_status
-        return result.affected_rows  # type: ignore[no-any-return]
+        return int(result.affected_rows or 0)
 
 
 def quote_identifier(name: str) -> str:

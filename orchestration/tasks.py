@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from ingest.contract import Contract, ContractError, contract_path, load_contract
 from ingest.extract import ExtractError, ExtractOptions, extract_dataset
 from ingest.lake import LakeError
-from ingest.load import LoadError, LoadOptions, load_dataset
+from ingest.load import LoadError, LoadOptions, load_dataset, publish_run
 from ingest.settings import local_dir
 from orchestration import config
 
@@ -51,9 +51,9 @@ def table_names(dataset: str) -> list[str]:
     return [table.name for table in contract_for(dataset).tables]
 
 
-def load_table(dataset: str, source: str, table: str, database: str | None = None) -> dict[str, Any]:
-    """CSV -> MySQL for one table (the loader's guarantees: quarantine, atomic publish, audit)."""
-    options = LoadOptions(database=database or None, tables=[table], lock_timeout=600)
+def stage_table(dataset: str, source: str, table: str, database: str | None, run_id: str) -> dict[str, Any]:
+    """CSV -> a staged copy of one MySQL table, for the pipeline run `run_id` (published by `publish_load`)."""
+    options = LoadOptions(database=database or None, tables=[table], lock_timeout=600, run_id=run_id, publish=False)
     try:
         [report] = load_dataset(contract_for(dataset), Path(source), config.mysql_settings(), options)
     except LoadError as exc:
@@ -67,6 +67,16 @@ def load_table(dataset: str, source: str, table: str, database: str | None = Non
     }
     log.info("loaded %s", summary)
     return summary
+
+
+def publish_load(dataset: str, database: str | None, run_id: str) -> list[str]:
+    """Publish every table the run staged at once: the dataset changes all together or not at all."""
+    try:
+        published = publish_run(config.mysql_settings(), database or contract_for(dataset).dataset, run_id)
+    except LoadError as exc:
+        raise PipelineDataError(str(exc)) from exc
+    log.info("published %s", ", ".join(published) or "nothing (every file unchanged)")
+    return published
 
 
 def extract_table(dataset: str, table: str, database: str | None = None, mode: str = "full") -> dict[str, Any]:

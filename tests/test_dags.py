@@ -93,7 +93,8 @@ def test_pipeline_groups_run_in_order_with_a_cosmos_task_per_model_and_its_tests
     assert "publish_marts" in upstream_ids(dag, "governance.test_results")
     assert "governance.catalog" in upstream_ids(dag, "docs.publish_docs")
     assert "publish_marts" in upstream_ids(dag, "report.business_report")
-    assert {"ingest.load_table", "ingest.prepare_source"} <= upstream_ids(dag, "extract.extract_table")
+    assert {"ingest.load_table", "ingest.prepare_source"} <= upstream_ids(dag, "ingest.publish_load")
+    assert "ingest.publish_load" in upstream_ids(dag, "extract.extract_table")
     assert "extract.extract_table" in upstream_ids(dag, "choose_dbt_target")
     manifest = loads((REPO_ROOT / "target" / "manifest.json").read_text())
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
@@ -234,11 +235,16 @@ def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
     shutil.copytree(tpch_dir, source)
     with (source / "orders.csv").open("a", encoding="utf-8") as handle:
         handle.write('99999999,1,O,not-a-price,1998-01-01,1-URGENT,Clerk#1,0,"bad row"\n')
+    # A valid change to another table: staged fine, but the dataset publishes all or nothing.
+    customers = (source / "customer.csv").read_bytes().splitlines(keepends=True)
+    (source / "customer.csv").write_bytes(b"".join(customers[:-1]))
     lake = isolated_state / "lake"
     raw_before = sorted(p.name for p in (lake / "raw" / "tpch" / "orders").iterdir())
+    checksums = {}
     with mysql.cursor() as cursor:
-        cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.orders")
-        checksum = cursor.fetchall()
+        for table in ("orders", "customer"):
+            cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.{table}")
+            checksums[table] = cursor.fetchall()
 
     dag = dagbag.get_dag("lakehouse_pipeline")
     run = dag.test(run_conf={"source": str(source), "database": pipeline_database})
@@ -247,11 +253,13 @@ def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
     for ti in run.get_task_instances():
         states.setdefault(ti.task_id, []).append(str(ti.state))
     assert any("failed" in s for s in states["ingest.load_table"])
-    later = ("extract.", "transform_", "choose_dbt_target", "publish", "governance.", "docs.", "report.")
+    later: tuple[str, ...] = ("ingest.publish_load", "extract.", "transform_", "choose_dbt_target", "publish")
+    later += ("governance.", "docs.", "report.")
     downstream = [t for t in states if t.startswith(later)]
     assert downstream
     assert all("success" not in s and "running" not in s for t in downstream for s in states[t])
     assert sorted(p.name for p in (lake / "raw" / "tpch" / "orders").iterdir()) == raw_before
     with mysql.cursor() as cursor:
-        cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.orders")
-        assert cursor.fetchall() == checksum
+        for table in ("orders", "customer"):
+            cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.{table}")
+            assert cursor.fetchall() == checksums[table], table

@@ -113,12 +113,14 @@ def set_run(conn: Connection, run_id: str, database: str, status: str, message: 
 
 
 def unfinished_runs(conn: Connection, database: str) -> list[tuple[str, str]]:  # type: ignore[type-arg]
-    """(run_id, status) of runs that neither succeeded nor failed cleanly."""
+    """(run_id, status) of runs that did not finish, or left tables behind (a failed staging task's
+    sibling tables, say)."""
     with conn.cursor() as cursor:
         cursor.execute(
             f"SELECT run_id, status FROM {_table('load_runs')} WHERE database_name = %s "
-            "AND status IN ('staging', 'staged', 'publishing')",
-            (database,),
+            f"AND (status IN ('staging', 'staged', 'publishing') OR run_id IN "
+            f"(SELECT run_id FROM {_table('load_objects')} WHERE database_name = %s))",
+            (database, database),
         )
         return [(str(r[0]), str(r[1])) for r in cursor.fetchall()]
 

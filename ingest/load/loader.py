@@ -26,7 +26,7 @@ from ingest.contract import Contract, Table
 from ingest.load import audit
 from ingest.load.files import FileError, FileInfo, inspect_file
 from ingest.load.mysql_load import RECORD_COLUMN, Outcome, load_statement, run_load
-from ingest.load.publish import PublishError, drop_object, object_name, publish, recover
+from ingest.load.publish import PublishError, checkpoint, drop_object, object_name, publish, recover
 from ingest.load.quarantine import QuarantineFile
 from ingest.load.stream import FileStream, StreamError, TooManyBadRowsError
 from ingest.load.validate import checker_for
@@ -133,6 +133,7 @@ class DatasetLoader:
             plans = [(table, [inspect_file(p, table) for p in resolve_files(table, self.source)]) for table in tables]
             reports = [self._stage_table(table, infos) for table, infos in plans]
             audit.set_run(self.conn, self.run_id, self.database, "staged")
+            checkpoint("staged")
             if self.options.publish:
                 publish(self.conn, self.database, self.run_id)
             return reports
@@ -222,10 +223,9 @@ class DatasetLoader:
         with self.conn.cursor() as cursor:
             if _exists(self.conn, self.database, table.name):
                 try:
-                    cursor.execute(
-                        f"INSERT INTO {quote_identifier(ready)} ({columns}) SELECT {columns} FROM {quote_identifier(table.name)}"
-                    )
-                except pymysql.err.OperationalError as exc:
+                    current = quote_identifier(table.name)
+                    cursor.execute(f"INSERT INTO {quote_identifier(ready)} ({columns}) SELECT {columns} FROM {current}")
+                except pymysql.err.MySQLError as exc:
                     raise LoadError(
                         f"table {table.name} in MySQL does not match the contract ({exc.args[-1]}); an upsert "
                         "cannot merge into it: load it once with mode: replace, or migrate it"

@@ -60,7 +60,8 @@ def run_load(conn: LoadingConnection, sql: str, chunks: Iterable[bytes]) -> Outc
         with conn.infile(chunks) as name, conn.cursor() as cursor:
             cursor.execute(sql, (name,))
             result = conn._result  # the OK packet's info: "Records: n Deleted: 0 Skipped: n Warnings: n"
-            match = _RECORDS.search((result.message or b"").decode() if result else "")
+            info = (result.message or b"") if result else b""
+            match = _RECORDS.search(info.decode() if isinstance(info, bytes) else info)
             if match:
                 outcome.records, outcome.skipped = int(match[1]), int(match[3])
             if result is not None and result.warning_count:

@@ -5,17 +5,20 @@ files alone, an `upsert` table from the current contents with the files' rows me
 happens then, before publishing. Publishing is a single statement that renames every current
 table aside and every new table into its place; MySQL runs it atomically. What a crash leaves:
 
-| the process stops ...                 | the tables hold            | the next run (after the lock)           |
-|---------------------------------------|----------------------------|-----------------------------------------|
-| while staging (`staging`, `staged`)   | their previous contents    | drops the run's tables: `interrupted`   |
-| after `publishing`, before the RENAME | their previous contents    | sees its new tables still there: drops them, `interrupted` |
-| after the RENAME                      | the run's contents, all    | sees its new tables gone: `succeeded`, drops the old ones |
+| the process stops ...                 | the tables hold         | the next run (after taking the lock)    |
+|---------------------------------------|-------------------------|-----------------------------------------|
+| while staging (`staging`, `staged`)   | their previous contents | drops the run's tables: `interrupted`   |
+| after `publishing`, before the RENAME | their previous contents | finds its new tables: drops them too    |
+| after the RENAME                      | the run's contents, all | finds them gone: `succeeded`, drops old |
 
 The loader creates, and later drops, only tables recorded in the audit table `load_objects`
 (before they are created); contract table names may not start with the reserved prefix `_lh_`.
 """
 
 from __future__ import annotations
+
+import os
+import signal
 
 from pymysql.connections import Connection
 
@@ -66,6 +69,8 @@ def recover(conn: Connection, database: str, current_run: str) -> list[str]:  # 
         published = status == "publishing" and not any(table_exists(conn, database, n) for n in ready)
         if published:
             audit.set_run(conn, run_id, database, "succeeded", "published; the process stopped before recording it")
+        elif status == "failed":
+            pass  # already settled; only its tables remain to remove
         else:
             audit.set_run(
                 conn, run_id, database, "interrupted", "the run stopped (or was superseded) before publishing"
@@ -76,6 +81,13 @@ def recover(conn: Connection, database: str, current_run: str) -> list[str]:  # 
             f"run {run_id[:12]}: {'published' if published else 'interrupted'}, {len(objects)} table(s) removed"
         )
     return notes
+
+
+def checkpoint(step: str) -> None:
+    """A named step of a load. The crash tests set LAKEHOUSE_LOAD_STOP_AT to a step: the process
+    stops itself there (SIGSTOP) and the test kills it, to see what a crash at that step leaves."""
+    if os.environ.get("LAKEHOUSE_LOAD_STOP_AT") == step:
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def publish(conn: Connection, database: str, run_id: str) -> list[str]:  # type: ignore[type-arg]
@@ -104,9 +116,11 @@ def publish(conn: Connection, database: str, run_id: str) -> list[str]:  # type:
             old.append(aside)
         renames.append(f"{quote_identifier(name)} TO {quote_identifier(table)}")
     audit.set_run(conn, run_id, database, "publishing")
+    checkpoint("before-rename")
     if renames:
         with conn.cursor() as cursor:
             cursor.execute("RENAME TABLE " + ", ".join(renames))  # the one atomic step
+    checkpoint("after-rename")
     for name, _table, _base in ready:
         audit.forget_object(conn, database, name)
     audit.set_run(conn, run_id, database, "succeeded")

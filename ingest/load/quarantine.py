@@ -60,9 +60,6 @@ def read_quarantine(path: Path, encoding: str = "utf-8") -> Iterator[Rejected]:
     with path.open(encoding="utf-8") as handle:
         for text in handle:
             entry = json.loads(text)
-            if "record" in entry:
-                raw = entry["record"].encode(encoding)
-            else:
-                raw = base64.b64decode(entry["record_base64"])
+            raw = entry["record"].encode(encoding) if "record" in entry else base64.b64decode(entry["record_base64"])
             entries.append(Rejected(int(entry["line"]), str(entry["reason"]), raw))
     yield from sorted(entries, key=lambda r: r.line)

@@ -122,7 +122,7 @@ class FileStream:
     def _reject(self, block: Block, mask: np.ndarray, reason: object) -> np.ndarray:
         """Quarantine the records in `mask`; returns the keep-mask."""
         for i in np.flatnonzero(mask):
-            self.quarantine.add(int(block.lines[i]), reason(i), block.raw(i))  # type: ignore[operator]
+            self.quarantine.add(int(block.lines[i]), reason(i), block.raw(int(i)))  # type: ignore[operator]
         return ~mask
 
     def _check_encoding(self, block: Block, keep: np.ndarray) -> np.ndarray:
@@ -138,7 +138,7 @@ class FileStream:
         bad = np.zeros(len(block.starts), dtype=bool)
         reasons: dict[int, str] = {}
         for i in indices:
-            raw = block.raw(i)
+            raw = block.raw(int(i))
             try:
                 raw.decode(encoding)
             except UnicodeDecodeError as exc:

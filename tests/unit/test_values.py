@@ -57,7 +57,8 @@ values = st.one_of(numbers, dates, times, special, st.text(max_size=10))
 
 def reference(sql_type: SqlType, value: str) -> object | None:
     try:
-        return checker_for(sql_type)(value)
+        result: object = checker_for(sql_type)(value)
+        return result
     except ValueError:
         return None
 
@@ -93,6 +94,8 @@ def test_mysql_lenient_dates_are_invalid() -> None:
 
 def test_reference_values() -> None:
     assert reference(SqlType.parse("DECIMAL(7,2)"), "-000.50") == Decimal("-0.50")
-    assert reference(SqlType.parse("DATETIME(3)"), "2024-01-05T10:00:00.120Z") == dt.datetime(2024, 1, 5, 10, 0, 0, 120000)
+    assert reference(SqlType.parse("DATETIME(3)"), "2024-01-05T10:00:00.120Z") == dt.datetime(
+        2024, 1, 5, 10, 0, 0, 120000
+    )
     assert reference(SqlType.parse("INT"), "١٢") is None  # ASCII digits only
     assert reference(SqlType.parse("DATETIME"), "2024-01-05 10:00") is None  # seconds required

@@ -1,0 +1,284 @@
+"""The first hop against files and situations nobody wrote by hand: stray quotes, MySQL's lenient
+dates, mixed line ends, half-failed upserts, other people's tables, a server asking for files,
+and a process killed at every step of a load."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ingest.contract import ContractError, load_contract
+from ingest.load import LoadError, LoadLocked, LoadOptions, load_dataset, publish_run, read_quarantine
+from ingest.mysql import InfileRefused, connect, quote_identifier
+from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
+
+
+def contract_file(tmp_path: Path, dataset: str, tables: list[dict[str, Any]]) -> Path:
+    path = tmp_path / f"{dataset}.yml"
+    path.write_text(yaml.safe_dump({"dataset": dataset, "tables": tables}), encoding="utf-8")
+    return path
+
+
+def simple_table(name: str = "t", mode: str = "replace", last: str = "VARCHAR(100)", **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "files": f"{name}.csv",
+        "mode": mode,
+        "primary_key": ["id"],
+        "columns": [{"name": "id", "type": "INT", "nullable": False}, {"name": "name", "type": last}],
+        **extra,
+    }
+
+
+def select(conn: Any, database: str, table: str = "t") -> list[tuple[Any, ...]]:
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {quote_identifier(database)}.{quote_identifier(table)} ORDER BY 1")
+        return list(cursor.fetchall())
+
+
+def audit_rows(conn: Any, database: str) -> list[tuple[Any, ...]]:
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"SELECT table_name, status, rows_read, rows_loaded, rows_rejected FROM "
+            f"{quote_identifier(audit_database())}.file_loads WHERE database_name = %s ORDER BY load_id",
+            (database,),
+        )
+        return list(cursor.fetchall())
+
+
+def tables_in(conn: Any, database: str) -> list[str]:
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (database,))
+        return sorted(r[0] for r in cursor.fetchall())
+
+
+def test_a_stray_quote_never_merges_records(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any
+) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "t.csv").write_bytes(b'id,name\n1,"abc\n2,x"y\n3,z\n')
+    contract = load_contract(contract_file(tmp_path, database, [simple_table()]))
+    [report] = load_dataset(contract, source, mysql_settings, LoadOptions(database=database, max_bad_rows=5))
+    assert select(mysql, database) == [(3, "z")]
+    [file] = report.files
+    assert (file.rows_read, file.rows_loaded, file.rows_rejected) == (2, 1, 1)
+    assert file.quarantine is not None
+    [rejected] = read_quarantine(file.quarantine)
+    assert rejected.line == 2 and rejected.raw == b'1,"abc\n2,x"y\n'
+    assert "after the closing quote" in rejected.reason
+    assert audit_rows(mysql, database) == [("t", "succeeded", 2, 1, 1)]
+
+
+LENIENT = [b"69-12-31", b"70.1.1", b"2024/1/5", b"20240105", b"24-01-05 10:00", b"2024-1-5", b"2024-01-05T00:00"]
+
+
+@pytest.mark.parametrize("dirty_neighbour", [False, True], ids=["clean-file", "file-with-another-bad-row"])
+def test_mysql_lenient_dates_are_quarantined_whatever_else_the_file_holds(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any, dirty_neighbour: bool
+) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    body = b"id,name\n" + b"".join(b"%d,%s\n" % (i, value) for i, value in enumerate(LENIENT, start=1))
+    body += b"100,2024-01-05\n" + (b"101,not-a-date\n" if dirty_neighbour else b"")
+    (source / "t.csv").write_bytes(body)
+    contract = load_contract(contract_file(tmp_path, database, [simple_table(last="DATE")]))
+    [report] = load_dataset(contract, source, mysql_settings, LoadOptions(database=database, max_bad_rows=50))
+    assert select(mysql, database) == [(100, date(2024, 1, 5))]
+    assert report.files[0].rows_rejected == len(LENIENT) + dirty_neighbour
+
+
+@pytest.mark.parametrize("last", ["VARCHAR(5)", "DATE", "TEXT"])
+def test_line_ends_are_found_per_record(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any, last: str
+) -> None:
+    """A header ending in LF, records ending in CRLF or LF: the CR is never data."""
+    source = tmp_path / "in"
+    source.mkdir()
+    value = {"VARCHAR(5)": "héllo", "DATE": "2024-02-29", "TEXT": "x\\N\\t"}[last]
+    encoded = value.encode()
+    (source / "t.csv").write_bytes(b'id,name\n1,%s\r\n2,%s\n3,"%s\r\n"\r\n' % (encoded, encoded, encoded))
+    contract = load_contract(contract_file(tmp_path, database, [simple_table(last=last)]))
+    [report] = load_dataset(contract, source, mysql_settings, LoadOptions(database=database, max_bad_rows=5))
+    expected: Any = date(2024, 2, 29) if last == "DATE" else value
+    rows = select(mysql, database)
+    assert rows[:2] == [(1, expected), (2, expected)]
+    # a CRLF inside quotes is data; as a date it is not a date, and as VARCHAR(5) too long
+    if last == "TEXT":
+        assert rows[2] == (3, value + "\r\n")
+    else:
+        assert len(rows) == 2 and report.files[0].rows_rejected == 1
+
+
+def test_mixed_line_ends_with_many_defects_reconcile(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any
+) -> None:
+    """300 records, every third one CRLF, with ordinary defects: the load finishes and counts add up."""
+    source = tmp_path / "in"
+    source.mkdir()
+    records, good = [], {}
+    for i in range(1, 301):
+        end = b"\r\n" if i % 3 == 0 else b"\n"
+        if i % 7 == 0:
+            records.append(b"%d,%s,extra%s" % (i, b"x" * 4, end))  # too many fields
+        elif i % 11 == 0:
+            records.append(b"abc,%s%s" % (b"y", end))  # bad key
+        else:
+            text = b"v" * (i % 6)  # up to the column's maximum length, 5
+            if i % 6 == 0:
+                text = b"toolong"
+            else:
+                good[i] = text.decode()
+            records.append(b"%d,%s%s" % (i, text, end))
+    (source / "t.csv").write_bytes(b"id,name\n" + b"".join(records))
+    contract = load_contract(contract_file(tmp_path, database, [simple_table(last="VARCHAR(5)")]))
+    [report] = load_dataset(contract, source, mysql_settings, LoadOptions(database=database, max_bad_rows=300))
+    assert dict(select(mysql, database)) == good
+    file = report.files[0]
+    assert file.rows_read == 300 == file.rows_loaded + file.rows_rejected
+
+
+def test_two_upserts_publish_together_or_not_at_all(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any
+) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "a.csv").write_bytes(b"id,name\n1,a1\n")
+    (source / "b.csv").write_bytes(b"id,name\n1,b1\n")
+    tables = [simple_table("a", "upsert"), simple_table("b", "upsert")]
+    load_dataset(
+        load_contract(contract_file(tmp_path, database, tables)), source, mysql_settings, LoadOptions(database=database)
+    )
+    # The contract of b gained a column that b's table in MySQL lacks: b cannot be merged.
+    tables[1]["columns"].append({"name": "extra", "type": "INT"})
+    (source / "a.csv").write_bytes(b"id,name\n1,a2\n2,a3\n")
+    (source / "b.csv").write_bytes(b"id,name,extra\n1,b2,7\n")
+    with pytest.raises(LoadError, match="does not match the contract"):
+        load_dataset(
+            load_contract(contract_file(tmp_path, database, tables)),
+            source,
+            mysql_settings,
+            LoadOptions(database=database),
+        )
+    assert select(mysql, database, "a") == [(1, "a1")]
+    assert select(mysql, database, "b") == [(1, "b1")]
+    assert [r[1] for r in audit_rows(mysql, database)] == ["succeeded", "succeeded", "failed", "failed"]
+    assert tables_in(mysql, database) == ["a", "b"]
+
+
+def test_the_loader_removes_only_its_own_tables_and_a_refused_load_touches_nothing(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any
+) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "t.csv").write_bytes(b"id,name\n1,x\n")
+    (source / "u.csv").write_bytes(b"id,name\n1,y\n")
+    contract = load_contract(contract_file(tmp_path, database, [simple_table("t"), simple_table("u")]))
+    with mysql.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {quote_identifier(database)}")
+        for name in ("_stg_t", "_old_t", "_stg_mine"):  # someone else's tables with the old prefixes
+            cursor.execute(f"CREATE TABLE {quote_identifier(database)}.{name} (x INT)")
+    # A staged run waiting for its publish (as the Airflow DAG leaves it between tasks).
+    load_dataset(
+        contract, source, mysql_settings, LoadOptions(database=database, tables=["t"], run_id="r1", publish=False)
+    )
+    staged = [n for n in tables_in(mysql, database) if n.startswith("_lh_")]
+    assert len(staged) == 1
+    holder = connect(mysql_settings)
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT GET_LOCK(%s, 0)", (f"lakehouse_load.{database}",))
+    try:
+        with pytest.raises(LoadLocked):
+            load_dataset(contract, source, mysql_settings, LoadOptions(database=database, tables=["u"]))
+    finally:
+        holder.close()
+    assert [n for n in tables_in(mysql, database) if n.startswith("_lh_")] == staged  # untouched
+    # The same run stages its second table: the first stays; publishing shows both at once.
+    load_dataset(
+        contract, source, mysql_settings, LoadOptions(database=database, tables=["u"], run_id="r1", publish=False)
+    )
+    assert "t" not in tables_in(mysql, database)
+    assert publish_run(mysql_settings, database, "r1") == ["t", "u"]
+    assert tables_in(mysql, database) == ["_old_t", "_stg_mine", "_stg_t", "t", "u"]
+
+
+def test_reserved_prefix_is_refused_in_contracts(tmp_path: Path) -> None:
+    with pytest.raises(ContractError, match="reserved"):
+        load_contract(contract_file(tmp_path, "ds", [simple_table("_lh_x")]))
+
+
+def test_the_connection_sends_no_file_the_server_names(database: str, mysql_settings: MySQLSettings) -> None:
+    """A LOAD DATA LOCAL naming a client file (as a hostile server would ask for one) is refused."""
+    secret = Path(__file__)
+    conn = connect(mysql_settings, local_infile=True)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {quote_identifier(database)}")
+            cursor.execute(f"CREATE TABLE {quote_identifier(database)}.x (line TEXT)")
+            with pytest.raises(InfileRefused, match="refused the server's request for local file"):
+                cursor.execute(f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote_identifier(database)}.x", (str(secret),))
+            cursor.execute(f"SELECT COUNT(*) FROM {quote_identifier(database)}.x")
+            assert cursor.fetchone() == (0,)  # nothing was read, and the connection is still usable
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("step", ["staged", "before-rename", "after-rename"])
+def test_a_kill_at_each_step_leaves_old_or_new_contents_and_a_rerun_converges(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any, step: str
+) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    path = contract_file(tmp_path, database, [simple_table("a"), simple_table("b", "upsert")])
+    contract = load_contract(path)
+    (source / "a.csv").write_bytes(b"id,name\n1,old\n")
+    (source / "b.csv").write_bytes(b"id,name\n1,old\n")
+    load_dataset(contract, source, mysql_settings, LoadOptions(database=database))
+    (source / "a.csv").write_bytes(b"id,name\n1,new\n2,new\n")
+    (source / "b.csv").write_bytes(b"id,name\n2,new\n")
+    old = (select(mysql, database, "a"), select(mysql, database, "b"))
+    new = ([(1, "new"), (2, "new")], [(1, "old"), (2, "new")])
+
+    command = [sys.executable, "-m", "ingest", "load", "--contract", str(path), "--source", str(source)]
+    command += ["--database", database, "--no-progress", "--lock-timeout", "60"]
+    env = {**os.environ, "LAKEHOUSE_LOAD_STOP_AT": step}
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _state(process.pid) != "T":
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    seen = (select(mysql, database, "a"), select(mysql, database, "b"))
+    assert seen == (new if step == "after-rename" else old)  # never a mix
+
+    rerun = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (select(mysql, database, "a"), select(mysql, database, "b")) == new
+    assert tables_in(mysql, database) == ["a", "b"]
+    with mysql.cursor() as cursor:
+        cursor.execute(
+            f"SELECT status FROM {quote_identifier(audit_database())}.load_runs WHERE database_name = %s "
+            "ORDER BY started_at",
+            (database,),
+        )
+        statuses = [r[0] for r in cursor.fetchall()]
+    killed = "succeeded" if step == "after-rename" else "interrupted"
+    assert statuses == ["succeeded", killed, "succeeded"]
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "?"
