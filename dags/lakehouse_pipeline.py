@@ -114,18 +114,18 @@ def lakehouse_pipeline() -> None:
             return tasks.prepare_source(dataset, source, float(scale))
 
         @task(max_active_tis_per_dagrun=1)  # one load per database at a time (the loader's lock agrees)
-        def load_table(table: str, dataset: str, source: str, database: str, run_id: str) -> dict[str, object]:
+        def load_table(table: str, dataset: str, source: str, database: str, load_run: str) -> dict[str, object]:
             """Stage one table (retryable on its own); nothing is visible until `publish_load`."""
-            return tasks.stage_table(dataset, source, table, database, run_id)
+            return tasks.stage_table(dataset, source, table, database, load_run)
 
         @task
-        def publish_load(dataset: str, database: str, run_id: str) -> list[str]:
+        def publish_load(dataset: str, database: str, load_run: str) -> list[str]:
             """Every staged table of this run into place in one atomic RENAME: all or nothing."""
-            return tasks.publish_load(dataset, database, run_id)
+            return tasks.publish_load(dataset, database, load_run)
 
         source = prepare_source("{{ params.dataset }}", "{{ params.source }}", "{{ params.tpch_scale }}")
         staged = load_table.partial(
-            dataset="{{ params.dataset }}", source=source, database="{{ params.database }}", run_id="{{ run_id }}"
+            dataset="{{ params.dataset }}", source=source, database="{{ params.database }}", load_run="{{ run_id }}"
         ).expand(table=names)
         staged >> publish_load("{{ params.dataset }}", "{{ params.database }}", "{{ run_id }}")
 
