@@ -16,7 +16,7 @@ from ingest.cli_common import console, fail, out, resolve_contract
 from ingest.contract import ContractError
 from ingest.extract_cli import extract
 from ingest.infer import infer_contract
-from ingest.load import LoadError, LoadOptions, TableReport, load_dataset
+from ingest.load import LoadError, LoadOptions, TableReport, load_dataset, read_quarantine
 from ingest.mysql import MySQLUnavailable
 from ingest.settings import MySQLSettings
 
@@ -126,6 +126,26 @@ def load(
     except (LoadError, MySQLUnavailable, ContractError) as exc:
         fail(str(exc))
     print_summary(options.database or contract.dataset, reports)
+
+
+@app.command("quarantine")
+def show_quarantine(
+    path: Annotated[Path, typer.Argument(help="A quarantine file (.rejects.jsonl).", exists=True, dir_okay=False)],
+    limit: Annotated[int, typer.Option(help="Show at most this many records.")] = 100,
+) -> None:
+    """Show the records a load rejected, as a table: line, reason and the record as written."""
+    table = RichTable(title=str(path))
+    table.add_column("line", justify="right")
+    table.add_column("reason")
+    table.add_column("record (as written)")
+    count = 0
+    for count, rejected in enumerate(read_quarantine(path), start=1):
+        if count <= limit:
+            record = repr(rejected.raw)[2:-1]  # escapes make CR, LF and odd bytes visible
+            table.add_row(str(rejected.line), rejected.reason, record[:200], end_section=False)
+    out.print(table)
+    if count > limit:
+        out.print(f"... and {count - limit} more (--limit)")
 
 
 def print_summary(database: str, reports: list[TableReport]) -> None:

@@ -22,7 +22,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
-@pytest.mark.parametrize("command", [[], ["generate-tpch"], ["infer"], ["load"]])
+@pytest.mark.parametrize("command", [[], ["generate-tpch"], ["infer"], ["load"], ["quarantine"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = run(*command, "--help")
     assert result.returncode == 0
@@ -82,3 +82,18 @@ def test_private_server_script_starts_a_working_mysql(tmp_path: Path) -> None:
     finally:
         subprocess.run([script, "stop"], env=env, capture_output=True, timeout=60)
     assert subprocess.run([script, "status"], env=env, capture_output=True).returncode == 1
+
+
+def test_quarantine_shows_rejected_records_as_written(tmp_path: Path) -> None:
+    from ingest.load.quarantine import QuarantineFile
+
+    path = tmp_path / "t.csv.run.rejects.jsonl"
+    quarantine = QuarantineFile(path, "utf-8")
+    quarantine.add(7, "column day: '69-12-31' is not a date (YYYY-MM-DD)", b'=HYPERLINK("x"),69-12-31\r\n')
+    quarantine.add(3, "invalid utf-8 bytes at line 3, byte 3", b"1,\xff\n")
+    quarantine.close()
+    result = run("quarantine", str(path))
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "69-12-31" in text and "=HYPERLINK" in text and "\\r\\n" in text and "\\xff" in text
+    assert text.index("invalid utf-8") < text.index("is not a date")  # in line order
