@@ -60,7 +60,8 @@ typecheck: venv
 
 test: unit lint typecheck  ## the whole test suite, ruff and mypy
 
-bench: venv mysql  ## benchmarks at TPC-H scale 1 (see README)
+bench: venv mysql  ## benchmarks at TPC-H scale 1, and the property tests with a larger budget (see README)
+	HYPOTHESIS_PROFILE=bench $(PY) -m pytest -q tests/test_load_properties.py tests/unit/test_values.py
 	$(PY) bench/bench_load.py --scale 1
 	$(PY) bench/bench_extract.py --scale 0.1 1
 	$(PY) bench/bench_dbt.py --scale 0.1 1
