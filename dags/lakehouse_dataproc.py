@@ -27,7 +27,7 @@ from airflow.sdk import Asset, dag
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 
-from orchestration import tasks
+from orchestration import config, tasks
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_ID = os.environ.get("GCP_PROJECT", "my-gcp-project")
@@ -36,7 +36,8 @@ BUCKET = os.environ.get("LAKEHOUSE_BUCKET", "my-lakehouse-bucket")
 LAKE = os.environ.get("LAKEHOUSE_LAKE_URI", f"gs://{BUCKET}/lake")
 DATASET = "tpch"
 THRIFT_PORT = 10001  # HiveServer2 holds 10000 on a Dataproc master
-CLUSTER_NAME = "lakehouse-{{ ts_nodash | lower }}"  # one cluster per run, 25 characters
+# One cluster per run, named from the run id: asset-triggered runs have no logical date.
+CLUSTER_NAME = "{{ run_id | dataproc_cluster_name }}"
 RAW_ASSETS = [Asset(name=f"raw.{DATASET}.{t}", uri=f"{LAKE}/raw/{DATASET}/{t}") for t in tasks.table_names(DATASET)]
 
 SUBNETWORK = os.environ.get("DATAPROC_SUBNETWORK", f"projects/{PROJECT_ID}/regions/{REGION}/subnetworks/default")
@@ -107,6 +108,7 @@ REPORT_JOB = {
     },
     tags=["lakehouse", "dbt", "dataproc", "production"],
     doc_md=__doc__,
+    user_defined_filters={"dataproc_cluster_name": config.dataproc_cluster_name},
 )
 def lakehouse_dataproc() -> None:
     create_cluster = DataprocCreateClusterOperator(

@@ -8,9 +8,11 @@ Connections (any of them may come from `AIRFLOW_CONN_<ID>` environment variables
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -87,3 +89,16 @@ def dbt_env() -> dict[str, str]:
 
 def source_dir(param: str | None) -> Path:
     return Path(param) if param else local_dir() / "tpch"
+
+
+def dataproc_cluster_name(run_id: str, prefix: str = "lakehouse") -> str:
+    """The Dataproc cluster of one DAG run, from what every run has: its run id.
+
+    Asset-triggered runs have no logical date (so no `ts_nodash`); every run has a run id. Dataproc
+    wants lowercase letters, digits and hyphens, a letter first, no hyphen last, at most 51
+    characters: a readable part of the run id plus a short hash of all of it (unique per run, the
+    same for every try of the run, so a retry finds its own cluster).
+    """
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:8]
+    readable = re.sub(r"[^a-z0-9]+", "-", run_id.lower()).strip("-")[:30].strip("-")
+    return "-".join(part for part in (prefix, readable, digest) if part)
