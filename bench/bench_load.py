@@ -114,7 +114,7 @@ def ceiling(settings: MySQLSettings, tables: list[Table], source: Path) -> float
     return time.perf_counter() - started
 
 
-BAD_KINDS = [
+BAD_KINDS: list[Callable[[list[bytes]], list[bytes]]] = [
     lambda f: [*f[:4], b"not-a-number", *f[5:]],  # a value that is not a decimal
     lambda f: [*f[:10], b"98-01-01", *f[11:]],  # a date MySQL would take as 1998-01-01
     lambda f: f[:-1],  # a field missing

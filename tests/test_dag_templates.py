@@ -39,7 +39,8 @@ def run_context(dag: Any, run_type: str) -> Any:
     """The run as the scheduler would create it, in the form the Task SDK receives it."""
     from airflow.models.dagrun import DagRun
     from airflow.sdk.api.datamodels._generated import DagRun as RunForWorker
-    from airflow.sdk.api.datamodels._generated import TIRunContext
+    from airflow.sdk.api.datamodels._generated import DagRunState, TIRunContext
+    from airflow.sdk.api.datamodels._generated import DagRunType as WorkerRunType
     from airflow.utils.types import DagRunType
 
     now = datetime.now(UTC)
@@ -54,8 +55,8 @@ def run_context(dag: Any, run_type: str) -> Any:
         run_after=now,
         start_date=now,
         end_date=None,
-        run_type=run_type,
-        state="running",
+        run_type=WorkerRunType(run_type),
+        state=DagRunState.RUNNING,
         conf={},
         consumed_asset_events=[],
         partition_key=None,
@@ -125,7 +126,7 @@ def test_the_production_cluster_is_named_for_its_run(dags: Any, run_type: str) -
     assert re.fullmatch(r"[a-z][a-z0-9-]{0,49}[a-z0-9]", name), name
     assert rendered["delete_cluster"]["cluster_name"] == name
     assert rendered["business_report"]["job"]["placement"]["cluster_name"] == name
-    thrift_hosts = {f["env"]["DATAPROC_THRIFT_HOST"] for t, f in rendered.items() if "env" in f and f["env"]}
+    thrift_hosts = {f["env"]["DATAPROC_THRIFT_HOST"] for t, f in rendered.items() if f.get("env")}
     assert thrift_hosts == {f"{name}-m"}
     # Two runs of the same kind get two clusters.
     assert render_all(dags.get_dag("lakehouse_dataproc"), run_type)["create_cluster"]["cluster_name"] != name

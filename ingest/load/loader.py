@@ -25,6 +25,7 @@ from rich.progress import Progress, TaskID
 from ingest.contract import Contract, Table
 from ingest.load import audit
 from ingest.load.files import FileError, FileInfo, inspect_file
+from ingest.load.keys import KeyIndex
 from ingest.load.mysql_load import RECORD_COLUMN, Outcome, load_statement, run_load
 from ingest.load.publish import PublishError, checkpoint, drop_object, object_name, publish, recover
 from ingest.load.quarantine import QuarantineFile
@@ -121,6 +122,8 @@ class DatasetLoader:
         self.quarantine_root = (options.quarantine_root or quarantine_dir()) / self.database
         self.created: list[str] = []  # tables this process created, dropped again if it fails
         self.file_lines: list[np.ndarray] = []  # per file of the table being staged: line of each record
+        self.keys: KeyIndex | None = None  # the keys sent so far for the table being staged
+        self.earlier_files: list[tuple[int, np.ndarray]] = []
 
     # -- the whole run -------------------------------------------------------------------
     def run(self) -> list[TableReport]:
@@ -183,6 +186,8 @@ class DatasetLoader:
         index = self.contract.tables.index(table)
         work = self._create(table, object_name(self.run_id, index, "work"), "work", record_column=True)
         self.file_lines = []
+        self.keys = KeyIndex() if table.primary_key else None
+        self.earlier_files = []
         for file_index, info in enumerate(todo):
             report.files.append(self._stage_file(table, work, info, file_index))
         self._drop_record_column(work)
@@ -273,10 +278,20 @@ class DatasetLoader:
         task = self.progress.add_task(f"{table.name} ← {info.path.name}", total=info.size) if self.progress else None
         sql = load_statement(work, info.columns)
         excluded: dict[int, str] = {}
+        keys_before = self.keys.snapshot() if self.keys is not None else None
         for _ in range(MAX_PASSES):
+            if self.keys is not None and keys_before is not None:
+                self.keys.restore(keys_before)
             quarantine = QuarantineFile(self._quarantine_path(table, info), table.dialect.encoding)
             stream = FileStream(
-                info, table, quarantine, file_index << FILE_BITS, self.options.max_bad_rows, dict(excluded)
+                info,
+                table,
+                quarantine,
+                file_index << FILE_BITS,
+                self.options.max_bad_rows,
+                dict(excluded),
+                keys=self.keys,
+                earlier_files=list(self.earlier_files),
             )
             stream.on_bytes = self._advance(task)
             self.conn.begin()
@@ -303,6 +318,7 @@ class DatasetLoader:
             finally:
                 quarantine.close()
             self.file_lines.append(np.concatenate(stream.lines) if stream.lines else np.empty(0, np.int64))
+            self.earlier_files.append((stream.key_base, self.file_lines[-1]))
             report.rows_read = stream.read
             report.rows_rejected = quarantine.count
             report.rows_loaded = outcome.records - outcome.skipped

@@ -22,9 +22,10 @@ import pyarrow.csv as pa_csv
 
 from ingest.contract import Table
 from ingest.load.files import FileInfo
+from ingest.load.keys import KeyIndex, key_text
 from ingest.load.quarantine import QuarantineFile
 from ingest.load.scan import Block, scan_file
-from ingest.load.validate import RowValidator
+from ingest.load.validate import RowValidator, checker_for
 from ingest.load.values import ColumnChecker
 
 
@@ -49,10 +50,13 @@ class FileStream:
     on_bytes: object = None  # progress callback taking a byte count
     read: int = 0
     sent: int = 0
+    keys: KeyIndex | None = None  # the table's keys sent so far (None: the table has no primary key)
+    earlier_files: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (first key row, lines) per file
     lines: list[np.ndarray] = field(default_factory=list)  # the line of every record sent, in order
     spans: list[np.ndarray] = field(default_factory=list)  # its (start, end) byte offsets in the file
 
     def __post_init__(self) -> None:
+        self.key_base = self.keys.size if self.keys is not None else 0
         dialect = self.table.dialect
         self.checkers = [ColumnChecker(c, dialect.null_tokens) for c in self.info.columns]
         self.reasons = RowValidator(self.info.columns, dialect, [])
@@ -111,6 +115,8 @@ class FileStream:
             text = self._text(block, indices)
             columns = self._parse(text, len(indices), block, indices)
             good, canonical = self._check_values(columns, block, indices)
+            if self.keys is not None:
+                good &= ~self._duplicates(columns, canonical, good, block, indices)
             indices = indices[good]
             payload = self._canonical(canonical, good, len(indices))
             self.lines.append(block.lines[indices])
@@ -202,6 +208,42 @@ class FileStream:
                 )
             self.quarantine.add(line, reason, block.raw(int(indices[row])))
         return ~bad, canonical
+
+    def _duplicates(
+        self, columns: list[pa.Array], canonical: list[pa.Array], good: np.ndarray, block: Block, indices: np.ndarray
+    ) -> np.ndarray:
+        """Records whose key was sent before (or earlier in this block): quarantined; first wins."""
+        assert self.keys is not None
+        positions = [i for i, c in enumerate(self.info.columns) if c.name in self.table.primary_key]
+        rows = np.flatnonzero(good)
+        mask = pa.array(good, pa.bool_())
+        texts = key_text([canonical[i].filter(mask) for i in positions])
+        repeated, first = self.keys.duplicates(texts)
+        duplicate = np.zeros(len(good), dtype=bool)
+        for k in np.flatnonzero(repeated):
+            row = int(rows[k])
+            fields = [c[row].as_py() for c in columns]
+            key = tuple(checker_for(self.info.columns[i].type)(fields[i]) for i in positions)
+            earlier = int(first[k])
+            in_block = earlier <= -2  # earlier in this block: -2 - its index in the batch
+            where = f"line {int(block.lines[indices[rows[-2 - earlier]]])}" if in_block else self.origin(earlier)
+            self.quarantine.add(
+                int(block.lines[indices[row]]),
+                f"duplicate primary key {key!r} (first seen at {where})",
+                block.raw(int(indices[row])),
+            )
+            duplicate[row] = True
+        self.keys.add(texts.filter(pa.array(~repeated, pa.bool_())))
+        return duplicate
+
+    def origin(self, row: int) -> str:
+        """Where the record behind a key of the index came from."""
+        if row >= self.key_base:
+            return f"line {int(np.concatenate(self.lines)[row - self.key_base])}"
+        for start, lines in reversed(self.earlier_files):
+            if row >= start:
+                return f"line {int(lines[row - start])} of an earlier file of this table"
+        return "an earlier file of this table"
 
     def _canonical(self, canonical: list[pa.Array], good: np.ndarray, count: int) -> bytes:
         if not count:
