@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from ingest.contract import Contract, ContractError, contract_path, load_contract
+from ingest.settings import MySQLSettings
 
 console = Console(stderr=True)
 out = Console()
@@ -27,4 +28,12 @@ def resolve_contract(dataset: str | None, contract: Path | None) -> Contract:
     try:
         return load_contract(contract if contract is not None else contract_path(dataset or ""))
     except (ContractError, ValueError) as exc:
+        fail(str(exc), 2)
+
+
+def mysql_settings() -> MySQLSettings:
+    """LAKEHOUSE_MYSQL_URL, or a one-line error that never repeats it (it may hold a password)."""
+    try:
+        return MySQLSettings.from_env()
+    except ValueError as exc:
         fail(str(exc), 2)

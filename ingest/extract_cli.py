@@ -10,13 +10,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from ingest.cli_common import console, fail, out, resolve_contract
+from ingest.cli_common import console, fail, mysql_settings, out, resolve_contract
 from ingest.contract import ContractError
 from ingest.extract import ExtractError, ExtractFailed, ExtractOptions, TableResult, extract_dataset
 from ingest.lake import LakeError, default_lake_uri
 from ingest.mysql import MySQLUnavailable
 from ingest.mysql_arrow import ReadError
-from ingest.settings import MySQLSettings
 
 
 class _Bars:
@@ -128,7 +127,7 @@ def extract(
     )
     try:
         with bars:
-            results = extract_dataset(contract, MySQLSettings.from_env(), lake_uri, options, _Bars(bars))
+            results = extract_dataset(contract, mysql_settings(), lake_uri, options, _Bars(bars))
     except ContractError as exc:
         fail(str(exc), 2)
     except ExtractFailed as exc:

@@ -318,3 +318,15 @@ def publish(lake: Lake, staging: Path, prefix: str, last: str) -> None:
     for path in ordered:
         _upload(lake, path, f"{prefix}/{path.relative_to(staging).as_posix()}")
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def local_path_for(root: Path, key: str) -> Path:
+    """Where an object named `key` goes under the local folder `root`, refusing any name that would
+    land outside it (`..`, an absolute name, empty parts): a bucket's object names are not trusted."""
+    parts = key.split("/")
+    if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in parts):
+        raise LakeError(f"refusing object name {key!r}: it does not name a file inside {root}")
+    path = root.joinpath(*parts)
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise LakeError(f"refusing object name {key!r}: it leads outside {root}")
+    return path

@@ -36,14 +36,32 @@ class MySQLSettings:
 
     @classmethod
     def from_url(cls, url: str) -> MySQLSettings:
-        """Parse `mysql://user:password@host:port[?unix_socket=/path]`."""
-        parts = urlsplit(url)
+        """Parse `mysql://user:password@host:port[?unix_socket=/path]`; user and password may be
+        percent-encoded (`/` as %2F, `?` as %3F, `#` as %23, `@` as %40, `:` as %3A, `%` as %25).
+
+        A URL that does not parse gives a one-line error that never repeats the URL: the text
+        after `://` may hold the password."""
+        problem = (
+            "LAKEHOUSE_MYSQL_URL is not a valid mysql://user:password@host:port URL ({}); "
+            "percent-encode special characters of the user and password (/ as %2F, ? as %3F, # as %23, "
+            "@ as %40, : as %3A, % as %25)"
+        )
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise ValueError(problem.format("the port is not a number")) from None
         if parts.scheme not in ("mysql", "mariadb"):
-            raise ValueError(f"LAKEHOUSE_MYSQL_URL must start with mysql://, got scheme {parts.scheme!r}")
+            raise ValueError(problem.format("it must start with mysql://"))
+        if parts.fragment or parts.path not in ("", "/") or url.count("@") > 1:
+            raise ValueError(problem.format("something follows the host that is not ?unix_socket="))
         query = parse_qs(parts.query)
+        unknown = sorted(set(query) - {"unix_socket"})
+        if unknown:
+            raise ValueError(problem.format(f"unknown option(s) {unknown}"))
         return cls(
             host=parts.hostname or "127.0.0.1",
-            port=parts.port or 3306,
+            port=port or 3306,
             user=unquote(parts.username or "root"),
             password=unquote(parts.password or ""),
             unix_socket=query.get("unix_socket", [None])[0],

@@ -14,6 +14,8 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,21 +51,27 @@ def lake_uri() -> str:
     return os.environ.get("LAKEHOUSE_LAKE_URI") or f"file://{local_dir() / 'lake'}"
 
 
-def google_credentials_env() -> dict[str, str]:
-    """GOOGLE_APPLICATION_CREDENTIALS for the google-cloud-storage client, from the GCP connection."""
+@contextmanager
+def google_credentials() -> Iterator[dict[str, str]]:
+    """GOOGLE_APPLICATION_CREDENTIALS for the google-cloud-storage client, from the GCP connection.
+
+    A key that travels as JSON in the connection becomes a file (the client wants one): written
+    once, in a private folder (0700) as a 0600 file, for the lifetime of this block only, and
+    removed afterwards, also when the task fails. A `key_path` is used as it is.
+    """
     conn = _connection(GCP_CONN_ID)
-    if conn is None:
-        return {}
-    extra = conn.extra_dejson or {}
+    extra = (conn.extra_dejson or {}) if conn is not None else {}
     key_path = extra.get("key_path") or extra.get("extra__google_cloud_platform__key_path")
     key_dict = extra.get("keyfile_dict") or extra.get("extra__google_cloud_platform__keyfile_dict")
-    if key_dict and not key_path:
-        # The key travels as JSON in the connection; the client wants a file (mode 600, never logged).
-        handle, name = tempfile.mkstemp(prefix="gcp-key-", suffix=".json")
-        with os.fdopen(handle, "w") as key_file:
+    if key_path or not key_dict:
+        yield {"GOOGLE_APPLICATION_CREDENTIALS": str(key_path)} if key_path else {}
+        return
+    with tempfile.TemporaryDirectory(prefix="lakehouse-gcp-") as folder:  # created 0700
+        path = Path(folder) / "key.json"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as key_file:
             key_file.write(key_dict if isinstance(key_dict, str) else json.dumps(key_dict))
-        key_path = name
-    return {"GOOGLE_APPLICATION_CREDENTIALS": str(key_path)} if key_path else {}
+        yield {"GOOGLE_APPLICATION_CREDENTIALS": str(path)}
 
 
 _THRIFT_DEFAULTS = {

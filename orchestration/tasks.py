@@ -7,6 +7,8 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +83,10 @@ def publish_load(dataset: str, database: str | None, run_id: str) -> list[str]:
 
 def extract_table(dataset: str, table: str, database: str | None = None, mode: str = "full") -> dict[str, Any]:
     """MySQL -> the lake's raw zone for one table (a committed batch, or nothing new)."""
-    os.environ.update(config.google_credentials_env())
     options = ExtractOptions(database=database or None, tables=[table], mode=mode, workers=1)  # type: ignore[arg-type]
     try:
-        [result] = extract_dataset(contract_for(dataset), config.mysql_settings(), config.lake_uri(), options)
+        with config.google_credentials() as credentials, _environment(credentials):
+            [result] = extract_dataset(contract_for(dataset), config.mysql_settings(), config.lake_uri(), options)
     except (ContractError, LakeError, ExtractError) as exc:
         raise PipelineDataError(str(exc)) from exc
     summary = {"table": table, "status": result.status, "batch": result.batch, "rows": result.rows}
@@ -106,9 +108,25 @@ def log_failure(context: dict[str, Any]) -> None:
 def business_report() -> str:
     """The PySpark business report over the marts, in its own process (and its own small Spark)."""
     lake = config.lake_uri()
-    env = {**os.environ, **config.google_credentials_env()}
-    subprocess.run([sys.executable, "-m", "reports.business_report", "--lake", lake], check=True, env=env)
+    with config.google_credentials() as credentials:
+        env = {**os.environ, **credentials}
+        subprocess.run([sys.executable, "-m", "reports.business_report", "--lake", lake], check=True, env=env)
     return f"{lake}/reports/latest.html"
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables set for a block only (the storage client reads them from os.environ)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def dbt_target_dir() -> Path:

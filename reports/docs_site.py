@@ -104,7 +104,7 @@ def local_docs_dir(lake_uri: str) -> Path:
         folder = local_dir() / "docs-site" / f"{lake.bucket}-{lake.prefix.replace('/', '_') or 'root'}"
         shutil.rmtree(folder, ignore_errors=True)
         for key in lakes.list_files(lake, "docs"):
-            path = folder / key.removeprefix("docs/")
+            path = lakes.local_path_for(folder, key.removeprefix("docs/"))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(lakes.read_bytes(lake, key))
     if not (folder / "index.html").is_file():

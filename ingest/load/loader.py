@@ -9,9 +9,7 @@ staging task per table, then one publish.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,16 +24,14 @@ from ingest.contract import Contract, Table
 from ingest.load import audit
 from ingest.load.files import FileError, FileInfo, inspect_file
 from ingest.load.keys import KeyIndex
-from ingest.load.mysql_load import RECORD_COLUMN, Outcome, load_statement, run_load
+from ingest.load.mysql_load import Outcome, load_statement, run_load
 from ingest.load.publish import PublishError, checkpoint, drop_object, object_name, publish, recover
 from ingest.load.quarantine import QuarantineFile
 from ingest.load.stream import FileStream, StreamError, TooManyBadRowsError
-from ingest.load.validate import checker_for
 from ingest.mysql import LoadingConnection, connect, create_table_sql, exact_collation, quote_identifier, scalar
 from ingest.settings import MySQLSettings, quarantine_dir
 
 MAX_PASSES = 3  # a file is streamed again only if MySQL named rows to leave out (never seen so far)
-FILE_BITS = 40  # record numbers: file index << 40 | record index within the file
 
 
 class LoadError(RuntimeError):
@@ -121,7 +117,6 @@ class DatasetLoader:
         self.collation = exact_collation(self.conn)
         self.quarantine_root = (options.quarantine_root or quarantine_dir()) / self.database
         self.created: list[str] = []  # tables this process created, dropped again if it fails
-        self.file_lines: list[np.ndarray] = []  # per file of the table being staged: line of each record
         self.keys: KeyIndex | None = None  # the keys sent so far for the table being staged
         self.earlier_files: list[tuple[int, np.ndarray]] = []
 
@@ -184,39 +179,25 @@ class DatasetLoader:
         if not todo:
             return report
         index = self.contract.tables.index(table)
-        work = self._create(table, object_name(self.run_id, index, "work"), "work", record_column=True)
-        self.file_lines = []
+        work = self._create(table, object_name(self.run_id, index, "work"), "work")
         self.keys = KeyIndex() if table.primary_key else None
         self.earlier_files = []
         for file_index, info in enumerate(todo):
             report.files.append(self._stage_file(table, work, info, file_index))
-        self._drop_record_column(work)
         if table.mode == "replace":
             audit.record_object(self.conn, self.run_id, self.database, table.name, work, "ready")
         else:
             self._merge(table, index, work)
         return report
 
-    def _create(
-        self, table: Table, name: str, role: str, *, record_column: bool = False, base: str | None = None
-    ) -> str:
+    def _create(self, table: Table, name: str, role: str, *, base: str | None = None) -> str:
         audit.record_object(self.conn, self.run_id, self.database, table.name, name, role, base)
         self.created.append(name)
         sql = create_table_sql(table, name, collation=self.collation)
-        if record_column:  # numbers each row by its record, see ingest.load.mysql_load
-            sql = sql.replace("\n) ENGINE", f",\n  {quote_identifier(RECORD_COLUMN)} BIGINT NOT NULL\n) ENGINE", 1)
         with self.conn.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
             cursor.execute(sql)
         return name
-
-    def _drop_record_column(self, name: str) -> None:
-        drop = f"ALTER TABLE {quote_identifier(name)} DROP COLUMN {quote_identifier(RECORD_COLUMN)}"
-        with self.conn.cursor() as cursor:
-            try:
-                cursor.execute(drop + ", ALGORITHM=INSTANT")  # metadata only (MariaDB 10.4+, MySQL 8.0.29+)
-            except pymysql.err.MySQLError:
-                cursor.execute(drop)
 
     def _merge(self, table: Table, index: int, work: str) -> None:
         """An upsert's new table: the current contents with the files' rows merged in by key."""
@@ -287,7 +268,6 @@ class DatasetLoader:
                 info,
                 table,
                 quarantine,
-                file_index << FILE_BITS,
                 self.options.max_bad_rows,
                 dict(excluded),
                 keys=self.keys,
@@ -302,7 +282,6 @@ class DatasetLoader:
                     self.conn.rollback()
                     self._restart(task, info.size)
                     continue
-                self._name_duplicates(table, work, stream, outcome.skipped, quarantine)
                 stream.max_bad_rows = self.options.max_bad_rows
                 stream.check_budget()
                 self.conn.commit()
@@ -317,8 +296,8 @@ class DatasetLoader:
                 raise
             finally:
                 quarantine.close()
-            self.file_lines.append(np.concatenate(stream.lines) if stream.lines else np.empty(0, np.int64))
-            self.earlier_files.append((stream.key_base, self.file_lines[-1]))
+            lines = np.concatenate(stream.lines) if stream.lines else np.empty(0, np.int64)
+            self.earlier_files.append((stream.key_base, lines))
             report.rows_read = stream.read
             report.rows_rejected = quarantine.count
             report.rows_loaded = outcome.records - outcome.skipped
@@ -347,12 +326,12 @@ class DatasetLoader:
         """Check MySQL's account of the load against the loader's; True to stream the file again."""
         if outcome.error:
             raise LoadError(f"{info.path}: MySQL refused records that passed the contract's checks: {outcome.error}")
-        if outcome.records != stream.sent:
+        if outcome.records != stream.sent or outcome.skipped:
             raise LoadError(
-                f"{info.path}: MySQL read {outcome.records} records where the loader sent {stream.sent}; "
-                "nothing of this load is published"
+                f"{info.path}: MySQL read {outcome.records} records and skipped {outcome.skipped} where the "
+                f"loader sent {stream.sent} checked records; nothing of this load is published"
             )
-        others = outcome.other_warnings
+        others = outcome.warnings
         if not others:
             return False
         located = [(row, message) for _code, row, message in others if row is not None]
@@ -362,64 +341,6 @@ class DatasetLoader:
         for row, message in located:
             excluded[int(lines[row - 1])] = f"MySQL: {message}"
         return True
-
-    def _name_duplicates(
-        self, table: Table, work: str, stream: FileStream, skipped: int, quarantine: QuarantineFile
-    ) -> None:
-        """Quarantine the records MySQL skipped as duplicate keys: the gaps in the record numbers."""
-        if not skipped:
-            return
-        low, high = stream.first_record, stream.first_record + stream.sent - 1
-        record = quote_identifier(RECORD_COLUMN)
-        with self.conn.cursor() as cursor:
-            cursor.execute(
-                f"SELECT prev + 1, rec - 1 FROM (SELECT {record} AS rec, "
-                f"COALESCE(LAG({record}) OVER (ORDER BY {record}), %s) AS prev FROM {quote_identifier(work)} "
-                f"WHERE {record} BETWEEN %s AND %s) AS numbered WHERE rec - prev > 1",
-                (low - 1, low, high),
-            )
-            gaps = list(cursor.fetchall())
-            last = scalar(
-                cursor,
-                f"SELECT MAX({record}) FROM {quote_identifier(work)} WHERE {record} BETWEEN %s AND %s",
-                (low, high),
-            )
-        if last is None or last < high:
-            gaps.append(((last if last is not None else low - 1) + 1, high))
-        missing = [n for a, b in gaps for n in range(int(a), int(b) + 1)]
-        if len(missing) != skipped:
-            raise LoadError(f"{stream.info.path}: MySQL skipped {skipped} records but {len(missing)} are missing")
-        lines = np.concatenate(stream.lines)
-        spans = np.concatenate(stream.spans)
-        with stream.info.path.open("rb") as handle:
-            for number, n in enumerate(missing):
-                seq = n - low
-                start, end = int(spans[seq][0]), int(spans[seq][1])
-                raw = os.pread(handle.fileno(), end - start, start)
-                reason = self._duplicate_reason(table, work, stream, raw, lookup=number < 1000)
-                quarantine.add(int(lines[seq]), reason, raw)
-
-    def _duplicate_reason(self, table: Table, work: str, stream: FileStream, raw: bytes, lookup: bool) -> str:
-        dialect = table.dialect
-        text = raw.decode(dialect.encoding)
-        fields = next(csv.reader([text], delimiter=dialect.delimiter, quotechar=dialect.quote))
-        by_name = dict(zip((c.name for c in stream.info.columns), fields, strict=True))
-        key = tuple(checker_for(table.column(k).type)(by_name[k]) for k in table.primary_key)
-        if not lookup:
-            return f"duplicate primary key {key!r}"
-        where = " AND ".join(f"{quote_identifier(k)} = %s" for k in table.primary_key)
-        with self.conn.cursor() as cursor:
-            first = scalar(
-                cursor, f"SELECT {quote_identifier(RECORD_COLUMN)} FROM {quote_identifier(work)} WHERE {where}", key
-            )
-        if first is None:
-            return f"duplicate primary key {key!r}"
-        file_index, seq = int(first) >> FILE_BITS, int(first) & ((1 << FILE_BITS) - 1)
-        if file_index == len(self.file_lines):
-            line = int(np.concatenate(stream.lines)[seq])
-            return f"duplicate primary key {key!r} (first seen at line {line})"
-        line = int(self.file_lines[file_index][seq])
-        return f"duplicate primary key {key!r} (first seen at line {line} of an earlier file of this table)"
 
     def _quarantine_path(self, table: Table, info: FileInfo) -> Path:
         return self.quarantine_root / table.name / f"{info.path.name}.{self.run_id[:12]}.rejects.jsonl"

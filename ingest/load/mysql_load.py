@@ -3,7 +3,7 @@
 The loader never lets MySQL parse a user's file. It sends records it has already parsed and
 checked, re-written in one canonical form that MySQL reads exactly: comma-separated, text always
 in double quotes with its quotes doubled, NULL as the bare word NULL, one `\\n` per record, no
-escape character. A last field numbers each record, so any row MySQL skipped can be named.
+escape character. Duplicate keys never reach it (ingest.load.keys), so it must skip nothing.
 """
 
 from __future__ import annotations
@@ -22,10 +22,6 @@ _ROW = re.compile(r"(?:at row|^Row) (\d+)")
 
 # Errors MySQL raises for a row that does not fit (when it does not downgrade them to warnings).
 DATA_ERRORS = {1048, 1062, 1261, 1262, 1263, 1264, 1265, 1292, 1366, 1406, 1411, 3819}
-DUPLICATE_KEY = 1062
-
-# The staging table's record number column: which record of the load each row came from.
-RECORD_COLUMN = "_lakehouse_record"
 
 
 @dataclass
@@ -37,15 +33,10 @@ class Outcome:
     warnings: list[tuple[int, int | None, str]] = field(default_factory=list)  # (code, row, message)
     error: str | None = None
 
-    @property
-    def other_warnings(self) -> list[tuple[int, int | None, str]]:
-        """Warnings other than the duplicate keys a LOCAL load skips (the loader names those itself)."""
-        return [w for w in self.warnings if w[0] != DUPLICATE_KEY]
-
 
 def load_statement(target: str, columns: list[Column]) -> str:
     """LOAD DATA for the canonical stream; the file name is bound as the only parameter."""
-    names = [quote_identifier(c.name) for c in columns] + [quote_identifier(RECORD_COLUMN)]
+    names = [quote_identifier(c.name) for c in columns]
     return (
         f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote_identifier(target)} CHARACTER SET utf8mb4 "
         "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n' "

@@ -44,7 +44,6 @@ class FileStream:
     info: FileInfo
     table: Table
     quarantine: QuarantineFile
-    first_record: int  # number of this file's first record sent (unique within the table's load)
     max_bad_rows: int
     excluded: dict[int, str] = field(default_factory=dict)  # line -> reason, learnt from an earlier pass
     on_bytes: object = None  # progress callback taking a byte count
@@ -53,7 +52,6 @@ class FileStream:
     keys: KeyIndex | None = None  # the table's keys sent so far (None: the table has no primary key)
     earlier_files: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (first key row, lines) per file
     lines: list[np.ndarray] = field(default_factory=list)  # the line of every record sent, in order
-    spans: list[np.ndarray] = field(default_factory=list)  # its (start, end) byte offsets in the file
 
     def __post_init__(self) -> None:
         self.key_base = self.keys.size if self.keys is not None else 0
@@ -99,7 +97,6 @@ class FileStream:
                 done = reached
 
     def _block(self, block: Block) -> bytes:
-        base = block.offset
         self.read += len(block.starts) + len(block.bad)
         for bad in block.bad:
             self.quarantine.add(bad.line, bad.reason, bad.raw)
@@ -120,7 +117,6 @@ class FileStream:
             indices = indices[good]
             payload = self._canonical(canonical, good, len(indices))
             self.lines.append(block.lines[indices])
-            self.spans.append(np.stack((block.starts[indices] + base, block.ends[indices] + base), axis=1))
         self.check_budget()
         return payload
 
@@ -249,11 +245,8 @@ class FileStream:
         if not count:
             return b""
         mask = pa.array(good, pa.bool_())
-        numbers = pa.array(np.arange(self.first_record + self.sent, self.first_record + self.sent + count)).cast(
-            pa.string()
-        )
         self.sent += count
-        fields = [c.filter(mask) for c in canonical] + [numbers]
+        fields = [c.filter(mask) for c in canonical]
         rows = pc.binary_join_element_wise(*fields, ",", null_handling="replace", null_replacement="NULL")
         rows = pc.binary_join_element_wise(rows, "", "\n")
         offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)[rows.offset : rows.offset + len(rows) + 1]
