@@ -82,8 +82,8 @@ def _read_packet(conn: socket.socket) -> tuple[int, bytes]:
 
 @pytest.fixture()
 def hostile_server() -> Iterator[tuple[int, list[bytes]]]:
-    """A fake MySQL server on 127.0.0.1 that answers the client's first query with a LOAD DATA
-    LOCAL request for a file of its choosing, and records what the client sends back."""
+    """A fake MySQL server on 127.0.0.1 that answers every query (the client's first `SET` included)
+    with a LOAD DATA LOCAL request for a key file of its choosing, and records what comes back."""
     with tempfile.NamedTemporaryFile(prefix="service-account-", suffix=".json", delete=False) as secret:
         secret.write(b'{"private_key": "-----BEGIN PRIVATE KEY-----"}')
     received: list[bytes] = []
@@ -106,15 +106,15 @@ def hostile_server() -> Iterator[tuple[int, list[bytes]]]:
             _read_packet(conn)  # the login; any password will do
             conn.sendall(_packet(2, b"\x00\x00\x00\x02\x00\x00\x00"))  # OK
             try:
-                _read_packet(conn)  # the client's first query (SET SESSION sql_mode ...)
-                conn.sendall(_packet(1, b"\xfb" + secret.name.encode()))  # "send me this file"
                 while True:
-                    _, body = _read_packet(conn)
-                    received.append(body)
-                    if body == b"":
-                        conn.sendall(_packet(0, b"\x00\x00\x00\x02\x00\x00\x00"))
-                        break
-            except ConnectionError:
+                    sequence, body = _read_packet(conn)
+                    if body[:1] == b"\x03":  # a query: answer "send me this file" (0xFB + its name)
+                        conn.sendall(_packet(sequence + 1, b"\xfb" + secret.name.encode()))
+                        continue
+                    received.append(body)  # whatever the client sends as the file
+                    if body == b"":  # end of the file's data: OK
+                        conn.sendall(_packet(sequence + 1, b"\x00\x00\x00\x02\x00\x00\x00"))
+            except (ConnectionError, OSError):
                 pass
 
     thread = threading.Thread(target=serve, daemon=True)
