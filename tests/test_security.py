@@ -82,8 +82,9 @@ def _read_packet(conn: socket.socket) -> tuple[int, bytes]:
 
 @pytest.fixture()
 def hostile_server() -> Iterator[tuple[int, list[bytes]]]:
-    """A fake MySQL server on 127.0.0.1 that answers every query (the client's first `SET` included)
-    with a LOAD DATA LOCAL request for a key file of its choosing, and records what comes back."""
+    """A fake MySQL server on 127.0.0.1 that answers the client's first `SET SESSION sql_mode` with a
+    LOAD DATA LOCAL request for a key file of its choosing, and records what comes back. (Plain
+    PyMySQL with local_infile sends it the key.)"""
     with tempfile.NamedTemporaryFile(prefix="service-account-", suffix=".json", delete=False) as secret:
         secret.write(b'{"private_key": "-----BEGIN PRIVATE KEY-----"}')
     received: list[bytes] = []
@@ -108,8 +109,11 @@ def hostile_server() -> Iterator[tuple[int, list[bytes]]]:
             try:
                 while True:
                     sequence, body = _read_packet(conn)
-                    if body[:1] == b"\x03":  # a query: answer "send me this file" (0xFB + its name)
+                    if body[:1] == b"\x03" and b"sql_mode" in body:  # answer "send me this file" (0xFB, name)
                         conn.sendall(_packet(sequence + 1, b"\xfb" + secret.name.encode()))
+                        continue
+                    if body[:1] == b"\x03":  # any other query (SET NAMES at connect): OK
+                        conn.sendall(_packet(sequence + 1, b"\x00\x00\x00\x02\x00\x00\x00"))
                         continue
                     received.append(body)  # whatever the client sends as the file
                     if body == b"":  # end of the file's data: OK
@@ -177,3 +181,16 @@ def test_an_extract_task_leaves_no_key_file(monkeypatch: pytest.MonkeyPatch, tmp
         tasks.extract_table("tpch", "region")
     assert list(tmp_path.iterdir()) == []
     assert "GOOGLE_APPLICATION_CREDENTIALS" not in os.environ
+
+
+def test_the_fake_server_does_get_the_key_from_plain_pymysql(hostile_server: tuple[int, list[bytes]]) -> None:
+    """The control: PyMySQL as it ships, with local_infile on, sends the file the server names."""
+    import pymysql
+
+    port, received = hostile_server
+    plain = pymysql.connect(host="127.0.0.1", port=port, user="x", password="y", local_infile=True)
+    try:
+        plain.cursor().execute("SET SESSION sql_mode = ''")
+    finally:
+        plain.close()
+    assert any(b"PRIVATE KEY" in body for body in received)
