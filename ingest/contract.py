@@ -36,6 +36,18 @@ INTEGER_RANGES = {
 }
 
 
+MAX_KEY_BYTES = 3072  # InnoDB's longest index key
+
+
+def _key_bytes(sql_type: SqlType) -> int:
+    """The most bytes a value takes in an index (utf8mb4 text: 4 per character)."""
+    if sql_type.base == "TEXT":
+        return MAX_KEY_BYTES + 1
+    if sql_type.base in ("CHAR", "VARCHAR"):
+        return 4 * (sql_type.precision or 0)
+    return 16
+
+
 class ContractError(ValueError):
     """A contract file is missing, unreadable or breaks the schema."""
 
@@ -157,8 +169,8 @@ class Dialect(BaseModel):
     @field_validator("delimiter", "quote")
     @classmethod
     def _single_character(cls, value: str) -> str:
-        if len(value) != 1 or value in "\r\n":
-            raise ValueError(f"must be one character other than a line break, got {value!r}")
+        if len(value) != 1 or value in "\r\n" or not value.isascii():
+            raise ValueError(f"must be one character (ASCII) other than a line break, got {value!r}")
         return value
 
     @model_validator(mode="after")
@@ -206,11 +218,21 @@ class Table(BaseModel):
         duplicates = {n.lower() for n in names if [m.lower() for m in names].count(n.lower()) > 1}
         if duplicates:
             raise ValueError(f"table {self.name} declares column(s) twice: {sorted(duplicates)}")
+        headers = [c.header_name.strip().lower() for c in self.columns]
+        clashes = sorted({h for h in headers if headers.count(h) > 1})
+        if clashes:
+            raise ValueError(f"table {self.name}: two columns read the same CSV header (case aside): {clashes}")
         for key in self.primary_key:
             if key not in names:
                 raise ValueError(f"table {self.name}: primary key column {key!r} is not a column")
             if self.column(key).nullable:
                 raise ValueError(f"table {self.name}: primary key column {key!r} must be nullable: false")
+        key_bytes = sum(_key_bytes(self.column(k).type) for k in self.primary_key)
+        if key_bytes > MAX_KEY_BYTES:
+            raise ValueError(
+                f"table {self.name}: the primary key can take up to {key_bytes} bytes; MySQL's limit is "
+                f"{MAX_KEY_BYTES} (TEXT cannot be a key; a VARCHAR key holds at most 768 characters)"
+            )
         if self.mode == "upsert" and not self.primary_key:
             raise ValueError(f"table {self.name}: mode 'upsert' needs a primary key")
         if self.cursor is not None and self.cursor not in names:

@@ -71,12 +71,27 @@ def test_a_stray_quote_never_merges_records(
     [report] = load_dataset(contract, source, mysql_settings, LoadOptions(database=database, max_bad_rows=5))
     assert select(mysql, database) == [(3, "z")]
     [file] = report.files
-    assert (file.rows_read, file.rows_loaded, file.rows_rejected) == (2, 1, 1)
+    # The quote opened on line 2 breaks a rule on line 3: line 2 is the bad record, and line 3 is
+    # read again on its own (its stray quote makes it bad too). Nothing is merged into a row.
+    assert (file.rows_read, file.rows_loaded, file.rows_rejected) == (3, 1, 2)
     assert file.quarantine is not None
-    [rejected] = read_quarantine(file.quarantine)
-    assert rejected.line == 2 and rejected.raw == b'1,"abc\n2,x"y\n'
-    assert "after the closing quote" in rejected.reason
-    assert audit_rows(mysql, database) == [("t", "succeeded", 2, 1, 1)]
+    first, second = read_quarantine(file.quarantine)
+    assert (first.line, first.raw) == (2, b'1,"abc\n') and "after the closing quote" in first.reason
+    assert (second.line, second.raw) == (3, b'2,x"y\n') and "quote inside an unquoted field" in second.reason
+    assert audit_rows(mysql, database) == [("t", "succeeded", 3, 1, 2)]
+
+
+def test_an_unclosed_quote_or_a_bare_cr_swallows_no_later_record(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any
+) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "t.csv").write_bytes(b'id,name\n1,ok\n2,"oops\n3,fine\n4,"x"y\n5,fine\n6,cr\r7,fine\n8,"open\n9,last\n')
+    contract = load_contract(contract_file(tmp_path, database, [simple_table()]))
+    [report] = load_dataset(contract, source, mysql_settings, LoadOptions(database=database, max_bad_rows=9))
+    assert select(mysql, database) == [(1, "ok"), (3, "fine"), (5, "fine"), (7, "fine"), (9, "last")]
+    assert report.files[0].quarantine is not None
+    assert [r.line for r in read_quarantine(report.files[0].quarantine)] == [3, 5, 7, 8]
 
 
 LENIENT = [b"69-12-31", b"70.1.1", b"2024/1/5", b"20240105", b"24-01-05 10:00", b"2024-1-5", b"2024-01-05T00:00"]

@@ -209,7 +209,9 @@ def test_every_record_loads_exactly_or_is_quarantined(
         quarantined = list(read_quarantine(file.quarantine)) if file.quarantine else []
         assert {r.line for r in quarantined} == bad_lines
         assert all(r.raw and r.raw in body for r in quarantined)
-        assert file.rows_read == len(records) == file.rows_loaded + file.rows_rejected
+        # A bare CR ends a record where it stands (an old Mac line end): its line holds two records.
+        read = len(records) + sum(r.defect == "bare_cr" for r in records)
+        assert file.rows_read == read == file.rows_loaded + file.rows_rejected
         conn = connect(mysql_settings)
         with conn.cursor() as cursor:
             cursor.execute(
@@ -217,7 +219,7 @@ def test_every_record_loads_exactly_or_is_quarantined(
                 f"{quote_identifier(audit_database())}.file_loads WHERE database_name = %s",
                 (database,),
             )
-            assert cursor.fetchall() == ((len(records), len(expected), len(bad_lines), "succeeded"),)
+            assert cursor.fetchall() == ((read, len(expected), read - len(expected), "succeeded"),)
         conn.close()
     finally:
         drop(mysql_settings, database)

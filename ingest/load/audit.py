@@ -60,6 +60,17 @@ CREATE TABLE IF NOT EXISTS {db}.load_objects (
 """
 
 
+TABLE_CONTRACTS_DDL = """
+CREATE TABLE IF NOT EXISTS {db}.table_contracts (
+  database_name   VARCHAR(64) NOT NULL,
+  table_name      VARCHAR(64) NOT NULL,
+  run_id          CHAR(32)    NOT NULL,
+  contract_sha256 CHAR(64)    NOT NULL COMMENT 'the contract table (columns, types, dialect, key) the run loaded with',
+  PRIMARY KEY (database_name, table_name, run_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+"""
+
+
 def audit_table() -> str:
     return f"{quote_identifier(audit_database())}.file_loads"
 
@@ -71,6 +82,7 @@ def ensure_audit(conn: Connection) -> None:  # type: ignore[type-arg]
         cursor.execute(FILE_LOADS_DDL.format(db=db))
         cursor.execute(LOAD_RUNS_DDL.format(db=db))
         cursor.execute(LOAD_OBJECTS_DDL.format(db=db))
+        cursor.execute(TABLE_CONTRACTS_DDL.format(db=db))
 
 
 def _table(name: str) -> str:
@@ -214,8 +226,42 @@ def finish_file(
         )
 
 
-def published_checksums(conn: Connection, database: str, table: str) -> set[str]:  # type: ignore[type-arg]
-    """Checksums of the files behind the table's current contents (its last successful load)."""
+def record_contract(conn: Connection, run_id: str, database: str, table: str, sha256: str) -> None:  # type: ignore[type-arg]
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"REPLACE INTO {_table('table_contracts')} (database_name, table_name, run_id, contract_sha256) "
+            "VALUES (%s, %s, %s, %s)",
+            (database, table, run_id, sha256),
+        )
+
+
+def published_contract(conn: Connection, database: str, table: str) -> str | None:  # type: ignore[type-arg]
+    """The contract fingerprint the table's current contents were loaded with."""
+    run = last_published_run(conn, database, table)
+    if run is None:
+        return None
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"SELECT contract_sha256 FROM {_table('table_contracts')} WHERE database_name = %s "
+            "AND table_name = %s AND run_id = %s",
+            (database, table, run),
+        )
+        row = cursor.fetchone()
+        return str(row[0]) if row else None
+
+
+def fail_file(conn: Connection, load_id: int, message: str) -> None:  # type: ignore[type-arg]
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {audit_table()} SET status = 'failed', message = %s, finished_at = UTC_TIMESTAMP(6) "
+            "WHERE load_id = %s AND status IN ('running', 'staged')",
+            (message, load_id),
+        )
+
+
+def published_checksums(conn: Connection, database: str, table: str) -> list[str]:  # type: ignore[type-arg]
+    """Checksums of the files behind the table's current contents (its last successful load),
+    one per file: two identical files count twice."""
     with conn.cursor() as cursor:
         cursor.execute(
             f"SELECT run_id FROM {audit_table()} WHERE database_name = %s AND table_name = %s "
@@ -224,13 +270,13 @@ def published_checksums(conn: Connection, database: str, table: str) -> set[str]
         )
         row = cursor.fetchone()
         if row is None:
-            return set()
+            return []
         cursor.execute(
             f"SELECT file_sha256 FROM {audit_table()} WHERE run_id = %s AND database_name = %s "
             "AND table_name = %s AND status = 'succeeded'",
             (row[0], database, table),
         )
-        return {r[0] for r in cursor.fetchall()}
+        return sorted(r[0] for r in cursor.fetchall())
 
 
 def ever_loaded_checksums(conn: Connection, database: str, table: str) -> set[str]:  # type: ignore[type-arg]

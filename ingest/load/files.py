@@ -62,7 +62,10 @@ def _header_columns(path: Path, line: bytes, table: Table) -> list[Column]:
         text = line.decode(dialect.encoding)
     except UnicodeDecodeError as exc:
         raise FileError(f"{path}: the header is not valid {dialect.encoding}: {exc}") from exc
-    header = next(csv.reader([text.rstrip("\r\n")], delimiter=dialect.delimiter, quotechar=dialect.quote))
+    try:
+        header = next(csv.reader([text.rstrip("\r\n")], delimiter=dialect.delimiter, quotechar=dialect.quote))
+    except csv.Error as exc:
+        raise FileError(f"{path}: the header cannot be read as CSV ({exc}); lines must end with LF or CRLF") from exc
     by_name = {c.header_name.strip().lower(): c for c in table.columns}
     found = [h.strip().lower() for h in header]
     missing = [c.header_name for c in table.columns if c.header_name.strip().lower() not in found]

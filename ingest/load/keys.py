@@ -15,8 +15,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.contract import Column
+
 _PRIME = np.uint64(0x100000001B3)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def key_form(column: Column, canonical: pa.Array) -> pa.Array:
+    """The canonical text as the key MySQL compares: a DECIMAL without the zeros its scale pads
+    (`1.50` and `1.5` are one key), a CHAR without trailing spaces (MySQL strips them)."""
+    if column.type.base == "DECIMAL":
+        trimmed = pc.replace_substring_regex(canonical, r"^([+-]?[0-9]*)\.([0-9]*?)0*$", r"\1.\2")
+        trimmed = pc.replace_substring_regex(trimmed, r"\.$", "")
+        return pc.replace_substring_regex(trimmed, r"^-?0*$", "0")
+    if column.type.base == "CHAR":
+        return pc.replace_substring_regex(canonical, r' +"$', '"')
+    return canonical
 
 
 def key_text(columns: list[pa.Array]) -> pa.Array:

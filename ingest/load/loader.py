@@ -29,7 +29,7 @@ from ingest.load.publish import PublishError, checkpoint, drop_object, object_na
 from ingest.load.quarantine import QuarantineFile
 from ingest.load.stream import FileStream, StreamError, TooManyBadRowsError
 from ingest.mysql import LoadingConnection, connect, create_table_sql, exact_collation, quote_identifier, scalar
-from ingest.settings import MySQLSettings, quarantine_dir
+from ingest.settings import MySQLSettings, audit_database, quarantine_dir
 
 MAX_PASSES = 3  # a file is streamed again only if MySQL named rows to leave out (never seen so far)
 
@@ -93,6 +93,12 @@ def run_key(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
+def contract_fingerprint(table: Table) -> str:
+    """What the table's contents depend on besides its files: columns, types, dialect, key, mode."""
+    ignored: Any = {"description": True, "cursor": True, "columns": {"__all__": {"description"}}}
+    return hashlib.sha256(table.model_dump_json(exclude=ignored).encode()).hexdigest()
+
+
 def resolve_files(table: Table, source: Path) -> list[Path]:
     files = sorted(p for p in source.glob(table.files) if p.is_file())
     if not files:
@@ -117,6 +123,7 @@ class DatasetLoader:
         self.collation = exact_collation(self.conn)
         self.quarantine_root = (options.quarantine_root or quarantine_dir()) / self.database
         self.created: list[str] = []  # tables this process created, dropped again if it fails
+        self.file_loads: list[int] = []  # audit rows of the files this process loads
         self.keys: KeyIndex | None = None  # the keys sent so far for the table being staged
         self.earlier_files: list[tuple[int, np.ndarray]] = []
 
@@ -149,6 +156,8 @@ class DatasetLoader:
         return [self.contract.table(name) for name in self.options.tables]
 
     def _prepare(self) -> None:
+        if self.database == audit_database():
+            raise LoadError(f"database {self.database} is the audit database (LAKEHOUSE_AUDIT_DB): load into another")
         audit.ensure_audit(self.conn)
         with self.conn.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.database)} CHARACTER SET utf8mb4")
@@ -163,7 +172,12 @@ class DatasetLoader:
             self.conn.rollback()
             for name in self.created:
                 drop_object(self.conn, self.database, name)
-            if audit.run_status(self.conn, self.run_id, self.database) in ("staging", "staged"):
+            for load_id in self.file_loads:  # this call's files only: a sibling stage task's stay staged
+                audit.fail_file(self.conn, load_id, message)
+            if self.options.publish and audit.run_status(self.conn, self.run_id, self.database) in (
+                "staging",
+                "staged",
+            ):
                 audit.set_run(self.conn, self.run_id, self.database, "failed", message)
         except pymysql.err.MySQLError:
             pass  # the connection itself may be what failed; the next run settles it
@@ -179,6 +193,7 @@ class DatasetLoader:
         if not todo:
             return report
         index = self.contract.tables.index(table)
+        audit.record_contract(self.conn, self.run_id, self.database, table.name, contract_fingerprint(table))
         work = self._create(table, object_name(self.run_id, index, "work"), "work")
         self.keys = KeyIndex() if table.primary_key else None
         self.earlier_files = []
@@ -224,12 +239,17 @@ class DatasetLoader:
         self.created.remove(work)
 
     def _files_to_load(self, table: Table, infos: list[FileInfo]) -> list[FileInfo]:
-        if self.options.force or not _exists(self.conn, self.database, table.name):
-            return infos
-        checksums = {i.sha256 for i in infos}
+        fingerprint = contract_fingerprint(table)
+        if (
+            self.options.force
+            or not _exists(self.conn, self.database, table.name)
+            or audit.published_contract(self.conn, self.database, table.name) != fingerprint
+        ):
+            return infos  # new, forced, or loaded under other rules (types, tokens, key): all of it again
         if table.mode == "replace":
             # The same files as the table's current contents: nothing to do. Otherwise all of them,
             # since a replace rebuilds the table from every file.
+            checksums = sorted(i.sha256 for i in infos)
             return [] if checksums == audit.published_checksums(self.conn, self.database, table.name) else infos
         loaded = audit.ever_loaded_checksums(self.conn, self.database, table.name)
         return [i for i in infos if i.sha256 not in loaded]
@@ -249,6 +269,8 @@ class DatasetLoader:
         )
         if status == "skipped":
             audit.finish_file(self.conn, load_id, status="skipped", message="already loaded (same sha256)")
+        else:
+            self.file_loads.append(load_id)
         return load_id
 
     # -- one file ------------------------------------------------------------------------
@@ -343,7 +365,10 @@ class DatasetLoader:
         return True
 
     def _quarantine_path(self, table: Table, info: FileInfo) -> Path:
-        return self.quarantine_root / table.name / f"{info.path.name}.{self.run_id[:12]}.rejects.jsonl"
+        """One file per source file, named after its path under the source folder (a/t.csv and
+        b/t.csv of one table do not share one)."""
+        relative = info.path.relative_to(self.source) if info.path.is_relative_to(self.source) else info.path.name
+        return self.quarantine_root / table.name / f"{relative}.{self.run_id[:12]}.rejects.jsonl"
 
     # -- progress ------------------------------------------------------------------------
     def _restart(self, task: TaskID | None, total: int) -> None:

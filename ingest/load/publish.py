@@ -69,8 +69,8 @@ def recover(conn: Connection, database: str, current_run: str) -> list[str]:  # 
         published = status == "publishing" and not any(table_exists(conn, database, n) for n in ready)
         if published:
             audit.set_run(conn, run_id, database, "succeeded", "published; the process stopped before recording it")
-        elif status == "failed":
-            pass  # already settled; only its tables remain to remove
+        elif status in ("failed", "succeeded"):
+            pass  # already settled; only its tables remain to remove (old tables after a publish)
         else:
             audit.set_run(
                 conn, run_id, database, "interrupted", "the run stopped (or was superseded) before publishing"

@@ -2,8 +2,9 @@
 
 JSON Lines keeps each record's exact bytes (its line end included) and cannot run as a formula
 when someone opens it in a spreadsheet, as a CSV of raw records could. Each line holds
-`{"line": 12, "reason": "...", "record": "<the record as text>"}`; a record that is not valid text
-in the file's encoding is stored as `"record_base64"` instead. `python -m ingest quarantine FILE`
+`{"line": 12, "reason": "...", "record": "<the record as text>"}` (with `"encoding"` when the file's
+is not UTF-8); a record that is not valid text in the file's encoding is stored as
+`"record_base64"` instead. `python -m ingest quarantine FILE`
 shows one as a table.
 """
 
@@ -41,6 +42,8 @@ class QuarantineFile:
         entry: dict[str, object] = {"line": line, "reason": reason}
         try:
             entry["record"] = raw.decode(self.encoding)
+            if self.encoding != "utf-8":
+                entry["encoding"] = self.encoding  # so the exact bytes come back
         except UnicodeDecodeError:
             entry["record_base64"] = base64.b64encode(raw).decode("ascii")
         self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -54,12 +57,15 @@ class QuarantineFile:
             self._handle = None
 
 
-def read_quarantine(path: Path, encoding: str = "utf-8") -> Iterator[Rejected]:
+def read_quarantine(path: Path) -> Iterator[Rejected]:
     """The rejected records of a quarantine file, with their exact bytes, in line order."""
     entries = []
     with path.open(encoding="utf-8") as handle:
         for text in handle:
             entry = json.loads(text)
-            raw = entry["record"].encode(encoding) if "record" in entry else base64.b64decode(entry["record_base64"])
+            if "record" in entry:
+                raw = entry["record"].encode(entry.get("encoding", "utf-8"))
+            else:
+                raw = base64.b64decode(entry["record_base64"])
             entries.append(Rejected(int(entry["line"]), str(entry["reason"]), raw))
     yield from sorted(entries, key=lambda r: r.line)

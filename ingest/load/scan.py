@@ -117,15 +117,16 @@ class _Scanner:
                 pos = int(bounds[-1])
             if violation is None:
                 if eof and pos < n:  # a last record without a line end
-                    if (len(quotes) - np.searchsorted(quotes, pos)) % 2:
-                        bad.append(
-                            (pos, n, "malformed CSV: a quoted field is never closed (runs to the end of the file)")
-                        )
-                    else:
-                        last = np.array([pos, n])
-                        starts.append(last[:1])
-                        ends.append(last[1:])
-                        fields.append(self._field_counts(field_breaks[mode], last[:1], last[1:]))
+                    if (len(quotes) - np.searchsorted(quotes, pos)) % 2:  # a quote that never closes
+                        end, reason = exact_record(data, pos, self.delimiter, self.quote, eof)
+                        bad.append((pos, end or n, reason))
+                        pos = end or n
+                        mode = int(np.searchsorted(quotes, pos) & 1)
+                        continue  # the lines after the bad record's first one are read again
+                    last = np.array([pos, n])
+                    starts.append(last[:1])
+                    ends.append(last[1:])
+                    fields.append(self._field_counts(field_breaks[mode], last[:1], last[1:]))
                     pos = n
                 consumed = pos
                 break
@@ -203,18 +204,27 @@ class _Scanner:
 def exact_record(data: bytes, start: int, delimiter: int, quote: int, eof: bool) -> tuple[int | None, str]:
     """Read one record byte by byte from `start`: where it ends, and the first rule it breaks.
 
-    After a violation the record is read on the way lenient readers do (a stray quote is text),
-    so that it ends where a person would see it end. Returns (None, "") when the record runs past
-    the end of `data` and more data may follow.
+    After a violation the record is read on the way lenient readers do (a stray quote is text) up
+    to its line end. Two cases end it sooner, so that no well-formed record after it is swallowed:
+    a quoted field that ran over a line end and then broke a rule (or never closed) ends the bad
+    record at that first line end, and a bare carriage return ends it where it stands. Returns
+    (None, "") when the record runs past the end of `data` and more data may follow.
     """
     n = len(data)
     reason = ""
     i = start
     field_start, in_quotes, after_close = True, False, False
+    first_quoted_line_end: int | None = None  # a line end inside a quoted field, if any
 
     def note(message: str) -> None:
         nonlocal reason
         reason = reason or f"malformed CSV: {message}"
+
+    def cut() -> tuple[int, str] | None:
+        """After a violation: end at the quoted field's first line end, if it ran over one."""
+        if first_quoted_line_end is not None:
+            return first_quoted_line_end + 1, reason + " (a quoted field opened here runs over the line end)"
+        return None
 
     while i < n:
         byte = data[i]
@@ -226,6 +236,8 @@ def exact_record(data: bytes, start: int, delimiter: int, quote: int, eof: bool)
                 if i + 1 >= n and not eof:
                     return None, ""
                 in_quotes, after_close = False, True
+            elif byte == LF and first_quoted_line_end is None:
+                first_quoted_line_end = i
             i += 1
             continue
         if byte == LF:
@@ -237,7 +249,7 @@ def exact_record(data: bytes, start: int, delimiter: int, quote: int, eof: bool)
             if i + 1 >= n and not eof:
                 return None, ""
             note("a carriage return outside quotes that does not end the line")
-            field_start, after_close = False, False
+            return cut() or (i + 1, reason)  # an old Mac line end, most likely: the record ends here
         elif byte == delimiter:
             field_start, after_close = True, False
         elif byte == quote:
@@ -253,9 +265,13 @@ def exact_record(data: bytes, start: int, delimiter: int, quote: int, eof: bool)
                 note(f"text {chr(byte)!r} after the closing quote of a field")
                 after_close = False
             field_start = False
+        if reason and first_quoted_line_end is not None:
+            return cut() or (n, reason)
         i += 1
     if not eof:
         return None, ""
     if in_quotes:
         note("a quoted field is never closed (runs to the end of the file)")
+        if first_quoted_line_end is not None:
+            return first_quoted_line_end + 1, reason
     return n, reason or "malformed CSV"

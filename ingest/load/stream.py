@@ -22,7 +22,7 @@ import pyarrow.csv as pa_csv
 
 from ingest.contract import Table
 from ingest.load.files import FileInfo
-from ingest.load.keys import KeyIndex, key_text
+from ingest.load.keys import KeyIndex, key_form, key_text
 from ingest.load.quarantine import QuarantineFile
 from ingest.load.scan import Block, scan_file
 from ingest.load.validate import RowValidator, checker_for
@@ -210,10 +210,11 @@ class FileStream:
     ) -> np.ndarray:
         """Records whose key was sent before (or earlier in this block): quarantined; first wins."""
         assert self.keys is not None
-        positions = [i for i, c in enumerate(self.info.columns) if c.name in self.table.primary_key]
+        position = {c.name: i for i, c in enumerate(self.info.columns)}
+        positions = [position[name] for name in self.table.primary_key]  # the key's order, not the file's
         rows = np.flatnonzero(good)
         mask = pa.array(good, pa.bool_())
-        texts = key_text([canonical[i].filter(mask) for i in positions])
+        texts = key_text([key_form(self.info.columns[i], canonical[i].filter(mask)) for i in positions])
         repeated, first = self.keys.duplicates(texts)
         duplicate = np.zeros(len(good), dtype=bool)
         for k in np.flatnonzero(repeated):

@@ -178,7 +178,9 @@ class RowValidator:
         self.columns = columns
         self.checkers = [checker_for(c.type) for c in columns]
         self.null_tokens = frozenset(dialect.null_tokens)
-        self.key_positions = [i for i, c in enumerate(columns) if c.name in primary_key]
+        # In the key's own order, whatever order the file's header gives the columns.
+        where = {c.name: i for i, c in enumerate(columns)}
+        self.key_positions = [where[name] for name in primary_key]
         self.keys_seen: dict[tuple[Any, ...], int] = {}
 
     def problem(self, fields: list[str], line: int) -> str | None:
