@@ -297,3 +297,135 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, IndexError):
         return "?"
+
+
+# -- found by an adversarial review --------------------------------------------------------
+
+
+def load(tmp_path: Path, database: str, settings: MySQLSettings, spec: list[dict[str, Any]], **options: Any) -> Any:
+    contract = load_contract(contract_file(tmp_path, database, spec))
+    return load_dataset(contract, tmp_path / "in", settings, LoadOptions(database=database, **options))
+
+
+def write(tmp_path: Path, files: dict[str, bytes]) -> None:
+    for name, body in files.items():
+        path = tmp_path / "in" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+
+
+@pytest.mark.parametrize(
+    ("key_type", "first", "again"),
+    [("DECIMAL(7,2)", b"1.50", b"1.5"), ("DECIMAL(7,2)", b"-0", b"0.00"), ("CHAR(3)", b"a", b"a ")],
+)
+def test_keys_equal_to_mysql_are_duplicates(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, key_type: str, first: bytes, again: bytes
+) -> None:
+    table = simple_table()
+    table["columns"][0]["type"] = key_type
+    write(tmp_path, {"t.csv": b"id,name\n%s,first\n%s,second\n" % (first, again)})
+    [report] = load(tmp_path, database, mysql_settings, [table], max_bad_rows=1)
+    [rejected] = read_quarantine(report.files[0].quarantine)
+    assert rejected.line == 3 and "first seen at line 2" in rejected.reason
+
+
+def test_a_composite_key_is_compared_in_key_order_whatever_the_header_order(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any
+) -> None:
+    table = {
+        "name": "t",
+        "files": "t*.csv",
+        "primary_key": ["id", "k"],
+        "columns": [
+            {"name": "id", "type": "INT", "nullable": False},
+            {"name": "k", "type": "INT", "nullable": False},
+            {"name": "v", "type": "VARCHAR(5)"},
+        ],
+    }
+    write(tmp_path, {"t1.csv": b"id,k,v\n1,2,a\n", "t2.csv": b"k,id,v\n1,2,b\n2,1,dup\n"})
+    [report] = load(tmp_path, database, mysql_settings, [table], max_bad_rows=1)
+    assert select(mysql, database) == [(1, 2, "a"), (2, 1, "b")]
+    [rejected] = read_quarantine(report.files[1].quarantine)
+    assert rejected.line == 3 and "(1, 2)" in rejected.reason and "earlier file" in rejected.reason
+
+
+def test_same_named_files_in_two_folders_keep_their_own_quarantine(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings
+) -> None:
+    table = {**simple_table(), "files": "*/t.csv"}
+    write(tmp_path, {"a/t.csv": b"id,name\n1,ok\nX,bad-a\n", "b/t.csv": b"id,name\n2,ok\nY,bad-b\n"})
+    [report] = load(tmp_path, database, mysql_settings, [table], max_bad_rows=1)
+    paths = [f.quarantine for f in report.files]
+    assert paths[0] != paths[1]
+    assert [r.raw for p in paths for r in read_quarantine(p)] == [b"X,bad-a\n", b"Y,bad-b\n"]
+
+
+def test_skip_sees_a_copied_file_and_a_changed_contract(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any
+) -> None:
+    table = {**simple_table(), "files": "t*.csv", "primary_key": []}
+    write(tmp_path, {"t1.csv": b"id,name\n1,abcdef\n"})
+    load(tmp_path, database, mysql_settings, [table])
+    write(tmp_path, {"t2.csv": b"id,name\n1,abcdef\n"})  # a byte-identical second file
+    load(tmp_path, database, mysql_settings, [table])
+    assert len(select(mysql, database)) == 2
+    table["columns"][1]["type"] = "VARCHAR(3)"  # stricter rules: the same files are loaded again
+    with pytest.raises(LoadError, match="longer than VARCHAR"):
+        load(tmp_path, database, mysql_settings, [table])
+
+
+def test_a_failed_stage_task_leaves_its_siblings_files_staged_and_the_run_publishes_later(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings, mysql: Any
+) -> None:
+    tables = [simple_table("a", "upsert"), simple_table("b", "upsert")]
+    write(tmp_path, {"a.csv": b"id,name\nX,bad\n", "b.csv": b"id,name\n1,b1\n"})
+    load(tmp_path, database, mysql_settings, tables, tables=["b"], run_id="r", publish=False)
+    with pytest.raises(LoadError):
+        load(tmp_path, database, mysql_settings, tables, tables=["a"], run_id="r", publish=False)
+    write(tmp_path, {"a.csv": b"id,name\n1,a1\n"})  # fixed, and the task retried
+    load(tmp_path, database, mysql_settings, tables, tables=["a"], run_id="r", publish=False)
+    assert publish_run(mysql_settings, database, "r") == ["a", "b"]
+    assert [(r[0], r[1]) for r in audit_rows(mysql, database)] == [
+        ("b", "succeeded"),
+        ("a", "failed"),
+        ("a", "succeeded"),
+    ]
+
+
+def test_quarantine_keeps_exact_bytes_of_a_latin1_file(
+    tmp_path: Path, database: str, mysql_settings: MySQLSettings
+) -> None:
+    table = {**simple_table(last="VARCHAR(5)"), "dialect": {"encoding": "latin1"}}
+    write(tmp_path, {"t.csv": b"id,name\n1,caf\xe9 is too long\n"})
+    [report] = load(tmp_path, database, mysql_settings, [table], max_bad_rows=1)
+    [rejected] = read_quarantine(report.files[0].quarantine)
+    assert rejected.raw == b"1,caf\xe9 is too long\n"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"dialect": {"delimiter": "§"}}, "ASCII"),
+        ({"columns": [{"name": "id", "type": "TEXT", "nullable": False}]}, "cannot be a key"),
+        (
+            {
+                "columns": [
+                    {"name": "id", "type": "INT", "nullable": False},
+                    {"name": "ID2", "type": "INT", "header": "Id"},
+                ]
+            },
+            "same CSV header",
+        ),
+    ],
+)
+def test_contracts_mysql_or_the_loader_cannot_honour_are_refused(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ContractError, match=message):
+        load_contract(contract_file(tmp_path, "ds", [{**simple_table(), **change}]))
+
+
+def test_the_audit_database_is_not_a_load_target(tmp_path: Path, mysql_settings: MySQLSettings) -> None:
+    write(tmp_path, {"t.csv": b"id,name\n1,x\n"})
+    with pytest.raises(LoadError, match="is the audit database"):
+        load(tmp_path, audit_database(), mysql_settings, [simple_table()])
