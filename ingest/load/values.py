@@ -23,6 +23,7 @@ from ingest.load.validate import (
     DATETIME_PATTERN,
     DECIMAL_PATTERN,
     DOUBLE_PATTERN,
+    FAMILY,
     INTEGER_PATTERN,
     TEXT_MAX_BYTES,
 )
@@ -204,21 +205,18 @@ def _text(sql_type: SqlType) -> VectorCheck:
 
 
 _CHECKS: dict[str, Callable[[SqlType], VectorCheck]] = {
-    **{base: _integer for base in INTEGER_RANGES},
-    "DECIMAL": _decimal,
-    "DOUBLE": _double,
-    "DATE": _date,
-    "DATETIME": _datetime,
-    "TIMESTAMP": _datetime,
-    "BOOLEAN": _boolean,
-    "CHAR": _text,
-    "VARCHAR": _text,
-    "TEXT": _text,
+    "integer": _integer,
+    "decimal": _decimal,
+    "double": _double,
+    "date": _date,
+    "datetime": _datetime,
+    "boolean": _boolean,
+    "text": _text,
 }
 
 
 def vector_check(sql_type: SqlType) -> VectorCheck:
-    return _CHECKS[sql_type.base](sql_type)
+    return _CHECKS[FAMILY[sql_type.base]](sql_type)
 
 
 class ColumnChecker:
