@@ -218,10 +218,6 @@ class Table(BaseModel):
         duplicates = {n.lower() for n in names if [m.lower() for m in names].count(n.lower()) > 1}
         if duplicates:
             raise ValueError(f"table {self.name} declares column(s) twice: {sorted(duplicates)}")
-        headers = [c.header_name.strip().lower() for c in self.columns]
-        clashes = sorted({h for h in headers if headers.count(h) > 1})
-        if clashes:
-            raise ValueError(f"table {self.name}: two columns read the same CSV header (case aside): {clashes}")
         for key in self.primary_key:
             if key not in names:
                 raise ValueError(f"table {self.name}: primary key column {key!r} is not a column")

@@ -66,11 +66,21 @@ def _header_columns(path: Path, line: bytes, table: Table) -> list[Column]:
         header = next(csv.reader([text.rstrip("\r\n")], delimiter=dialect.delimiter, quotechar=dialect.quote))
     except csv.Error as exc:
         raise FileError(f"{path}: the header cannot be read as CSV ({exc}); lines must end with LF or CRLF") from exc
-    by_name = {c.header_name.strip().lower(): c for c in table.columns}
-    found = [h.strip().lower() for h in header]
-    missing = [c.header_name for c in table.columns if c.header_name.strip().lower() not in found]
-    unknown = [h for h in header if h.strip().lower() not in by_name]
-    repeated = sorted({h for h in found if found.count(h) > 1})
+    # Matched case-insensitively; a name the contract lists twice (a file with a repeated header)
+    # takes its columns in contract order, one per occurrence in the file.
+    waiting: dict[str, list[Column]] = {}
+    for column in table.columns:
+        waiting.setdefault(column.header_name.strip().lower(), []).append(column)
+    found, unknown, repeated = [], [], []
+    for name in header:
+        key = name.strip().lower()
+        if waiting.get(key):
+            found.append(waiting[key].pop(0))
+        elif key in waiting:
+            repeated.append(name)
+        else:
+            unknown.append(name)
+    missing = [c.header_name for columns in waiting.values() for c in columns]
     if missing or unknown or repeated:
         problems = []
         if missing:
@@ -78,9 +88,9 @@ def _header_columns(path: Path, line: bytes, table: Table) -> list[Column]:
         if unknown:
             problems.append(f"not in the contract {unknown}")
         if repeated:
-            problems.append(f"repeated {repeated}")
+            problems.append(f"repeated {sorted(set(repeated))}")
         raise FileError(
             f"{path}: the header does not match table {table.name} of the contract ({'; '.join(problems)}). "
             f"Expected the columns {[c.header_name for c in table.columns]} in any order."
         )
-    return [by_name[h] for h in found]
+    return found
