@@ -262,19 +262,14 @@ def fail_file(conn: Connection, load_id: int, message: str) -> None:  # type: ig
 def published_checksums(conn: Connection, database: str, table: str) -> list[str]:  # type: ignore[type-arg]
     """Checksums of the files behind the table's current contents (its last successful load),
     one per file: two identical files count twice."""
+    run = last_published_run(conn, database, table)
+    if run is None:
+        return []
     with conn.cursor() as cursor:
-        cursor.execute(
-            f"SELECT run_id FROM {audit_table()} WHERE database_name = %s AND table_name = %s "
-            "AND status = 'succeeded' ORDER BY finished_at DESC, load_id DESC LIMIT 1",
-            (database, table),
-        )
-        row = cursor.fetchone()
-        if row is None:
-            return []
         cursor.execute(
             f"SELECT file_sha256 FROM {audit_table()} WHERE run_id = %s AND database_name = %s "
             "AND table_name = %s AND status = 'succeeded'",
-            (row[0], database, table),
+            (run, database, table),
         )
         return sorted(r[0] for r in cursor.fetchall())
 

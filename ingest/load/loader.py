@@ -25,7 +25,7 @@ from ingest.load import audit
 from ingest.load.files import FileError, FileInfo, inspect_file
 from ingest.load.keys import KeyIndex
 from ingest.load.mysql_load import Outcome, load_statement, run_load
-from ingest.load.publish import PublishError, checkpoint, drop_object, object_name, publish, recover
+from ingest.load.publish import PublishError, checkpoint, drop_object, object_name, publish, recover, table_exists
 from ingest.load.quarantine import QuarantineFile
 from ingest.load.stream import FileStream, StreamError, TooManyBadRowsError
 from ingest.mysql import LoadingConnection, connect, create_table_sql, exact_collation, quote_identifier, scalar
@@ -222,7 +222,7 @@ class DatasetLoader:
         updates = [f"{c} = VALUES({c})" for c in columns.split(", ") if c.strip("`") not in table.primary_key]
         updates = updates or [f"{columns.split(', ')[0]} = {columns.split(', ')[0]}"]
         with self.conn.cursor() as cursor:
-            if _exists(self.conn, self.database, table.name):
+            if table_exists(self.conn, self.database, table.name):
                 try:
                     current = quote_identifier(table.name)
                     cursor.execute(f"INSERT INTO {quote_identifier(ready)} ({columns}) SELECT {columns} FROM {current}")
@@ -242,7 +242,7 @@ class DatasetLoader:
         fingerprint = contract_fingerprint(table)
         if (
             self.options.force
-            or not _exists(self.conn, self.database, table.name)
+            or not table_exists(self.conn, self.database, table.name)
             or audit.published_contract(self.conn, self.database, table.name) != fingerprint
         ):
             return infos  # new, forced, or loaded under other rules (types, tokens, key): all of it again
@@ -304,7 +304,6 @@ class DatasetLoader:
                     self.conn.rollback()
                     self._restart(task, info.size)
                     continue
-                stream.max_bad_rows = self.options.max_bad_rows
                 stream.check_budget()
                 self.conn.commit()
             except TooManyBadRowsError as exc:
@@ -380,14 +379,6 @@ class DatasetLoader:
         if progress is None or task is None:
             return None
         return lambda n: progress.advance(task, n)
-
-
-def _exists(conn: LoadingConnection, database: str, name: str) -> bool:
-    with conn.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s", (database, name)
-        )
-        return cursor.fetchone() is not None
 
 
 def _lock(conn: LoadingConnection, database: str, timeout: int) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,7 +46,7 @@ class FileStream:
     quarantine: QuarantineFile
     max_bad_rows: int
     excluded: dict[int, str] = field(default_factory=dict)  # line -> reason, learnt from an earlier pass
-    on_bytes: object = None  # progress callback taking a byte count
+    on_bytes: Callable[[int], object] | None = None  # progress callback taking a byte count
     read: int = 0
     sent: int = 0
     keys: KeyIndex | None = None  # the table's keys sent so far (None: the table has no primary key)
@@ -93,7 +93,7 @@ class FileStream:
                     yield payload
                 reached = min(block.offset + len(block.data), self.info.size)
                 if self.on_bytes is not None:
-                    self.on_bytes(reached - done)  # type: ignore[operator]
+                    self.on_bytes(reached - done)
                 done = reached
 
     def _block(self, block: Block) -> bytes:
@@ -217,13 +217,14 @@ class FileStream:
         texts = key_text([key_form(self.info.columns[i], canonical[i].filter(mask)) for i in positions])
         repeated, first = self.keys.duplicates(texts)
         duplicate = np.zeros(len(good), dtype=bool)
+        sent = np.concatenate(self.lines) if self.lines and repeated.any() else np.empty(0, np.int64)
         for k in np.flatnonzero(repeated):
             row = int(rows[k])
             fields = [c[row].as_py() for c in columns]
             key = tuple(checker_for(self.info.columns[i].type)(fields[i]) for i in positions)
             earlier = int(first[k])
             in_block = earlier <= -2  # earlier in this block: -2 - its index in the batch
-            where = f"line {int(block.lines[indices[rows[-2 - earlier]]])}" if in_block else self.origin(earlier)
+            where = f"line {int(block.lines[indices[rows[-2 - earlier]]])}" if in_block else self.origin(earlier, sent)
             self.quarantine.add(
                 int(block.lines[indices[row]]),
                 f"duplicate primary key {key!r} (first seen at {where})",
@@ -233,10 +234,10 @@ class FileStream:
         self.keys.add(texts.filter(pa.array(~repeated, pa.bool_())))
         return duplicate
 
-    def origin(self, row: int) -> str:
-        """Where the record behind a key of the index came from."""
+    def origin(self, row: int, sent: np.ndarray) -> str:
+        """Where the record behind a key of the index came from (`sent`: this file's lines so far)."""
         if row >= self.key_base:
-            return f"line {int(np.concatenate(self.lines)[row - self.key_base])}"
+            return f"line {int(sent[row - self.key_base])}"
         for start, lines in reversed(self.earlier_files):
             if row >= start:
                 return f"line {int(lines[row - start])} of an earlier file of this table"
