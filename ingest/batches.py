@@ -13,9 +13,17 @@ file was verified). Readers select the Parquet files by name (`*.parquet` globs 
 leading `_` because Spark hides such files from every reader, the JSON one included.
 Batch ids sort in time order, so "the latest" is the greatest id.
 
-What a table holds now is `current_batches`: the latest committed `full` batch and every committed
-`incremental` batch after it. Older batches are kept for `--keep N` full snapshots, then removed
-(manifest first, so a half-removed batch is simply uncommitted and the next run finishes it).
+What a table holds now (`read_current`, and the same rule in dbt's `committed_rows` and the
+README's DuckDB recipe), resolved when the reader runs:
+1. the latest committed `full` batch and every committed `incremental` batch after it;
+2. for each primary key, the version from the newest of those batches (within one batch a row
+   wins over a tombstone: tombstones come from a key scan taken before the rows were read);
+3. minus the keys whose newest version is a tombstone (`_lh_deleted` true: a row deleted in MySQL).
+A table with no committed batch is an error, never an empty table.
+
+Older batches are kept for `--keep N` full snapshots and, once superseded, for a grace period
+(default 24 h) so a reader that listed their files can finish; then they are removed (manifest
+first, so a half-removed batch is simply uncommitted and the next run finishes it).
 """
 
 from __future__ import annotations
@@ -24,17 +32,25 @@ import builtins
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ingest import failpoints
 from ingest import lake as lakes
 from ingest.lake import Lake, LakeError
 
 MANIFEST = "manifest.json"
 BATCH_PREFIX = "batch="
-FORMAT_VERSION = 1
+# 2: every data file has a `_lh_deleted` column (tombstones), the watermark's low bound is
+# inclusive (a look-back window), and the manifest names the primary key.
+FORMAT_VERSION = 2
+DELETED = "_lh_deleted"
+DEFAULT_GRACE = timedelta(hours=24)
 
 
 class FileEntry(BaseModel):
@@ -57,7 +73,8 @@ class ColumnEntry(BaseModel):
 
 
 class Watermark(BaseModel):
-    """The cursor range a batch covers: `low` < cursor <= `high` (`low` None: from the start)."""
+    """The cursor range a batch read: `low` <= cursor <= `high` (`low` None: from the start;
+    format 1 batches read `low` < cursor)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -79,8 +96,10 @@ class Manifest(BaseModel):
     reader: str
     started_at: str
     committed_at: str
-    rows: int
-    source_rows: int  # what MySQL counted for the same range; equal to `rows` or nothing is committed
+    rows: int  # rows written (tombstones not counted)
+    source_rows: int  # what MySQL counted for the rows read; reconciled, or nothing is committed
+    deleted: int = 0  # tombstones: keys the lake held that MySQL no longer has
+    primary_key: list[str] = []
     bytes: int
     compression: str
     files: list[FileEntry]
@@ -165,16 +184,122 @@ def committed_batches(lake: Lake | str, dataset: str, table: str) -> list[Batch]
 
 
 def current_batches(lake: Lake | str, dataset: str, table: str) -> list[Batch]:
-    """What readers read: the latest committed full batch and the incremental batches after it."""
-    batches = committed_batches(lake, dataset, table)
+    """The batches readers read: the latest committed full batch and the incremental batches after it."""
+    return _current(committed_batches(lake, dataset, table))
+
+
+def _current(batches: list[Batch]) -> list[Batch]:
     fulls = [i for i, b in enumerate(batches) if b.mode == "full"]
     return batches[fulls[-1] :] if fulls else batches
 
 
 def current_files(lake: Lake | str, dataset: str, table: str) -> list[str]:
-    """Addresses of the Parquet files readers should read (e.g. a list for DuckDB's read_parquet)."""
+    """Addresses of the Parquet files of the current batches (read them with `read_current`'s rule)."""
     lake = _open(lake)
     return [lakes.url(lake, key) for batch in current_batches(lake, dataset, table) for key in batch.file_keys()]
+
+
+def read_current(
+    lake: Lake | str,
+    dataset: str,
+    table: str,
+    columns: list[str] | None = None,
+    since: tuple[str, object] | None = None,
+) -> pa.Table:
+    """The table as it is now (see the module docstring): newest version per key, tombstones applied.
+
+    `columns` limits what is returned; `since=(column, value)` returns only rows with column >=
+    value, reading only the row groups whose statistics may hold such rows (the keys of every
+    file are still read, to know which version of a key is the newest).
+    Raises LakeError when the table has no committed batch.
+    """
+    lake = _open(lake)
+    batches = _require(lake, dataset, table)
+    key = batches[-1].manifest.primary_key
+    wanted = columns or [c.name for c in batches[-1].manifest.columns]
+    read = [*key, *[c for c in wanted if c not in key]]
+    if since is not None and since[0] not in read:
+        read.append(since[0])
+    rows = _read(lake, batches, read, since)
+    rows = rows.filter(pc.invert(rows[DELETED]))
+    if key and len(batches) > 1:  # only the newest version of each key, if it is not a tombstone
+        rows = rows.join(current_keys(lake, dataset, table, batches), keys=[*key, RANK], join_type="left semi")
+    return rows.select(wanted)
+
+
+def current_keys(lake: Lake | str, dataset: str, table: str, batches: list[Batch] | None = None) -> pa.Table:
+    """The primary keys of the live rows, with the rank of the batch their version comes from."""
+    lake = _open(lake)
+    batches = batches or _require(lake, dataset, table)
+    key = batches[-1].manifest.primary_key
+    if not key:
+        raise LakeError(f"{dataset}.{table} has no primary key: its rows cannot be told apart")
+    rows = _read(lake, batches, key, None)
+    if len(batches) > 1:
+        order = [(RANK, "ascending"), (DELETED, "descending")]  # the last row of each key wins
+        rows = rows.sort_by(order).append_column("_lh_row", pa.array(range(rows.num_rows), pa.int64()))
+        winners = rows.group_by(key, use_threads=False).aggregate([("_lh_row", "max")])["_lh_row_max"]
+        rows = rows.take(winners)
+    return rows.filter(pc.invert(rows[DELETED])).select([*key, RANK])
+
+
+RANK = "_lh_rank"
+
+
+def _require(lake: Lake, dataset: str, table: str) -> list[Batch]:
+    batches = current_batches(lake, dataset, table)
+    if not batches:
+        raise LakeError(
+            f"{lakes.url(lake, table_prefix(dataset, table))} has no committed batch: extract it first "
+            f"(`python -m ingest extract --dataset {dataset} --tables {table}`)"
+        )
+    return batches
+
+
+def _read(lake: Lake, batches: list[Batch], columns: list[str], since: tuple[str, object] | None) -> pa.Table:
+    """`columns` of every file of `batches`, with `_lh_deleted` and the batch's rank (0 = oldest)."""
+    pieces = []
+    for rank, batch in enumerate(batches):
+        tombstones = batch.manifest.format_version >= 2
+        for file_key in batch.file_keys():
+            with lakes.open_input(lake, file_key) as handle:
+                parquet = pq.ParquetFile(handle)
+                groups = _groups_since(parquet, since)
+                part = parquet.read_row_groups(groups, columns=columns + ([DELETED] if tombstones else []))
+            if since is not None:
+                part = part.filter(
+                    pc.greater_equal(part[since[0]], pa.scalar(since[1], part.schema.field(since[0]).type))
+                )
+            if not tombstones:  # format 1: no tombstones
+                part = part.append_column(DELETED, pa.array([False] * part.num_rows, pa.bool_()))
+            pieces.append(part.append_column(RANK, pa.array([rank] * part.num_rows, pa.int32())))
+    return pa.concat_tables(pieces)
+
+
+def _groups_since(parquet: pq.ParquetFile, since: tuple[str, object] | None) -> list[int]:
+    """Row groups that may hold rows with column >= value (by their statistics)."""
+    groups = range(parquet.metadata.num_row_groups)
+    if since is None:
+        return list(groups)
+    index = parquet.schema_arrow.get_field_index(since[0])
+    keep = []
+    for group in groups:
+        stats = parquet.metadata.row_group(group).column(index).statistics
+        if stats is None or not stats.has_min_max or stats.max is None or _at_least(stats.max, since[1]):
+            keep.append(group)
+    return keep
+
+
+def _at_least(maximum: object, value: object) -> bool:
+    try:
+        return bool(maximum >= value)  # type: ignore[operator]
+    except TypeError:  # e.g. an aware timestamp against a naive one: read the group
+        return True
+
+
+def latest_full_batch(batches: list[Batch]) -> Batch | None:
+    fulls = [b for b in batches if b.mode == "full"]
+    return fulls[-1] if fulls else None
 
 
 def remove_uncommitted(lake: Lake, dataset: str, table: str) -> list[str]:
@@ -190,23 +315,33 @@ def remove_uncommitted(lake: Lake, dataset: str, table: str) -> list[str]:
     return removed
 
 
-def apply_retention(lake: Lake, dataset: str, table: str, keep: int) -> list[str]:
-    """Keep the `keep` latest full snapshots (and the incrementals after the oldest kept); remove the rest.
+def apply_retention(
+    lake: Lake, dataset: str, table: str, keep: int, grace: timedelta = DEFAULT_GRACE, now: datetime | None = None
+) -> list[str]:
+    """Remove batches no reader needs: older than the `keep` latest full snapshots, and superseded
+    (by the next full snapshot's commit) more than `grace` ago, so a reader that listed them a
+    moment before can still read their files.
 
     Each batch loses its manifest first, so a kill half-way leaves an uncommitted folder, never a
     committed batch with missing files.
     """
     if keep < 1:
         raise ValueError("keep at least one full snapshot")
+    now = now or datetime.now(UTC)
     batches = committed_batches(lake, dataset, table)
-    fulls = [b.id for b in batches if b.mode == "full"]
+    fulls = [b for b in batches if b.mode == "full"]
     if len(fulls) <= keep:
         return []
-    oldest_kept = fulls[-keep]
+    oldest_kept = fulls[-keep].id
     removed = []
     for batch in batches:
-        if batch.id < oldest_kept:
-            lakes.delete(lake, [f"{batch.prefix}/{MANIFEST}"])
-            lakes.delete_folder(lake, batch.prefix)
-            removed.append(batch.id)
+        if batch.id >= oldest_kept:
+            break
+        superseded_by = next(f for f in fulls if f.id > batch.id)
+        if now - datetime.fromisoformat(superseded_by.manifest.committed_at) < grace:
+            continue
+        lakes.delete(lake, [f"{batch.prefix}/{MANIFEST}"])
+        failpoints.checkpoint("LAKEHOUSE_EXTRACT_STOP_AT", "retention")
+        lakes.delete_folder(lake, batch.prefix)
+        removed.append(batch.id)
     return removed

@@ -5,15 +5,18 @@ For each table, in a bounded pool of worker threads:
    kill left `running` as interrupted, and remove their staging files and uncommitted batches;
 2. check the MySQL table against the contract (columns, types, DECIMAL precision and scale);
 3. fix the range: `full` reads everything up to MAX(cursor) now (or the whole table when it has no
-   cursor); `incremental` reads cursor > the watermark of the latest committed batch, up to
-   MAX(cursor) now. COUNT(*) over the same range is what the batch must hold;
+   cursor); `incremental` reads from the latest committed batch's high watermark minus the
+   look-back (inclusive) up to MAX(cursor) now, and compares key sets (see `extract_changes`).
+   COUNT(*) over the same range is what the read must return;
 4. stream rows (see `mysql_arrow`) into Parquet files in a staging folder: zstd, row groups of
    `row_group_rows`, a new file past `max_file_bytes`;
-5. reconcile the rows written with MySQL's count, write the manifest, publish (manifest last),
-   record it in the audit table, and apply retention (`keep` full snapshots).
+5. reconcile the rows read with MySQL's count, write the manifest, publish (manifest last),
+   record it in the audit table, and apply retention (`keep` full snapshots, `grace` for readers).
 A failure or a kill before the manifest leaves nothing visible; the watermark lives in the
-manifest, so it moves only with a committed batch. An incremental run with no new rows writes
-nothing.
+manifest, so it moves only with a committed batch. An incremental run that finds nothing changed
+writes nothing. Delivery: every change MySQL shows at the key scan and the read is in the lake
+once its batch is committed, exactly once per committed batch (a re-run after a failure reads the
+same range again; readers keep the newest version of each key).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -37,15 +40,18 @@ from pymysql.connections import Connection
 
 from ingest import batches as lakebatches
 from ingest import extract_audit as audit
+from ingest import extract_changes as changes
+from ingest import failpoints
 from ingest import lake as lakes
-from ingest.batches import MANIFEST, ColumnEntry, FileEntry, Manifest, Watermark
+from ingest.batches import DEFAULT_GRACE, MANIFEST, ColumnEntry, FileEntry, Manifest, Watermark
 from ingest.contract import Contract, ContractError, SqlType, Table
 from ingest.lake import Lake, LakeError
 from ingest.mysql import MySQLUnavailable, connect, quote_identifier
-from ingest.mysql_arrow import READERS, ReadError, arrow_schema, pick_reader, read_batches
+from ingest.mysql_arrow import READERS, Condition, ReadError, arrow_schema, pick_reader, read_batches
 from ingest.settings import MySQLSettings
 
 Mode = Literal["full", "incremental"]
+STOP_AT = "LAKEHOUSE_EXTRACT_STOP_AT"
 
 # MySQL's DATA_TYPE values each contract type may be stored as.
 _STORED_AS: dict[str, set[str]] = {
@@ -88,6 +94,8 @@ class ExtractOptions:
     mode: Mode = "full"
     workers: int = 2
     keep: int = 2  # full snapshots kept per table
+    grace_seconds: float = DEFAULT_GRACE.total_seconds()  # superseded batches stay this long for readers
+    lookback_seconds: float = 24 * 3600.0  # incremental: re-read this far behind a date/time watermark
     reader: str = "auto"
     batch_rows: int = 65_536  # rows per read from MySQL
     row_group_rows: int = 262_144
@@ -106,6 +114,7 @@ class TableResult:
     batch: str | None = None
     reader: str | None = None
     rows: int = 0
+    deleted: int = 0
     source_rows: int = 0
     bytes: int = 0
     files: int = 0
@@ -192,38 +201,28 @@ def _lock(conn: Connection, lake: Lake, dataset: str, table: str) -> None:  # ty
         raise ExtractError(f"another extract of {dataset}.{table} into {lake.uri} is running; wait for it to finish")
 
 
-def _where(table: Table, bounds: tuple[object | None, object | None]) -> tuple[str, tuple[object, ...]]:
-    """`WHERE low < cursor <= high` with bound parameters (no bound when None)."""
-    if table.cursor is None:
-        return "", ()
-    column = quote_identifier(table.cursor)
-    parts = [(f"{column} {op} %s", value) for op, value in zip((">", "<="), bounds, strict=True) if value is not None]
-    return (" WHERE " + " AND ".join(p for p, _ in parts) if parts else ""), tuple(v for _, v in parts)
-
-
-def _high(conn: Connection, database: str, table: Table, low: object | None) -> object | None:  # type: ignore[type-arg]
-    """MAX(cursor) past `low`: the batch's inclusive upper watermark (None: no rows past `low`)."""
+def _high(conn: Connection, database: str, table: Table) -> object | None:  # type: ignore[type-arg]
+    """MAX(cursor) now: the batch's inclusive upper watermark (None: an empty table)."""
     if table.cursor is None:
         return None
-    where, params = _where(table, (low, None))
     source = f"{quote_identifier(database)}.{quote_identifier(table.name)}"
     with conn.cursor() as cursor:
-        cursor.execute(f"SELECT MAX({quote_identifier(table.cursor)}) FROM {source}{where}", params)
+        cursor.execute(f"SELECT MAX({quote_identifier(table.cursor)}) FROM {source}")
         row = cursor.fetchone()
     return row[0] if row else None
 
 
-def count_rows(
-    settings: MySQLSettings, database: str, table: Table, bounds: tuple[object | None, object | None]
-) -> int:
+def count_rows(settings: MySQLSettings, database: str, table: Table, condition: Condition) -> int:
     """COUNT(*) over a batch's range, on a connection of its own: it runs beside the read, so the
     reconciliation costs no extra wall time (a full scan of a large table takes seconds)."""
-    where, params = _where(table, bounds)
+    where, params = condition.for_pymysql()
     conn = connect(settings)
     try:
         with conn.cursor() as cursor:
             cursor.execute(
-                f"SELECT COUNT(*) FROM {quote_identifier(database)}.{quote_identifier(table.name)}{where}", params
+                f"SELECT COUNT(*) FROM {quote_identifier(database)}.{quote_identifier(table.name)}"
+                + (f" WHERE {where}" if where else ""),
+                params,
             )
             row = cursor.fetchone()
     finally:
@@ -300,6 +299,7 @@ class PartWriter:
         self.entries.append(
             FileEntry(path=path.name, rows=self._rows, bytes=path.stat().st_size, row_groups=self._groups, crc32c=crc)
         )
+        failpoints.checkpoint(STOP_AT, "file-written")
         self._writer, self._sink, self._rows, self._groups = None, None, 0, 0
 
 
@@ -322,24 +322,34 @@ class _Job:
         return self.options.database or self.contract.dataset
 
 
-def _plan(job: _Job, lake: Lake, table: Table) -> tuple[Mode, object | None, str]:
-    """The batch's mode, its exclusive low watermark, and a note for the summary."""
+@dataclass
+class _Plan:
+    """What one table's batch reads: its mode, the cursor range (both bounds inclusive), a note."""
+
+    mode: Mode
+    low: object | None = None
+    high: object | None = None
+    note: str = ""
+
+    def marks(self, table: Table) -> tuple[str | None, str | None, str | None]:
+        encode = [None if v is None else encode_value(v) for v in (self.low, self.high)]
+        return table.cursor, encode[0], encode[1]
+
+
+def _plan(job: _Job, lake: Lake, table: Table) -> _Plan:
+    """Full, or incremental from the latest committed watermark minus the look-back."""
     if job.options.mode == "full":
-        return "full", None, ""
-    if table.cursor is None:
-        return "full", None, "no cursor column: full snapshot"
-    dataset = job.contract.dataset
-    marks = [
-        b.manifest.watermark
-        for b in lakebatches.committed_batches(lake, dataset, table.name)
-        if b.manifest.watermark is not None and b.manifest.watermark.column == table.cursor
-    ]
-    if not marks:
-        return "full", None, "first extract: full snapshot"
-    high = marks[-1].high if marks[-1] is not None else None
-    if high is None:  # the last snapshot was of an empty table: everything is new
-        return "incremental", None, ""
-    return "incremental", decode_value(high, table.column(table.cursor).type), ""
+        return _Plan("full")
+    if table.cursor is None or not table.primary_key:
+        return _Plan("full", note=f"no {'cursor column' if table.cursor is None else 'primary key'}: full snapshot")
+    current = lakebatches.current_batches(lake, job.contract.dataset, table.name)
+    if not current or current[-1].manifest.format_version < lakebatches.FORMAT_VERSION:
+        return _Plan("full", note="first extract (or an older lake format): full snapshot")
+    marks = [b.manifest.watermark for b in current if b.manifest.watermark is not None]
+    if not marks or marks[-1].column != table.cursor or marks[-1].high is None:
+        return _Plan("incremental", note="no watermark yet: reads every row")
+    high = decode_value(marks[-1].high, table.column(table.cursor).type)
+    return _Plan("incremental", low=changes.low_bound(high, job.options.lookback_seconds))
 
 
 def _clean(lake: Lake, staging: Path, dataset: str, table: str) -> None:
@@ -348,41 +358,40 @@ def _clean(lake: Lake, staging: Path, dataset: str, table: str) -> None:
     lakebatches.remove_uncommitted(lake, dataset, table)
 
 
+@dataclass
+class _Written:
+    """What a batch holds: its files, rows written, tombstones, and the rows MySQL vouched for."""
+
+    files: list[FileEntry]
+    rows: int
+    deleted: int
+    source_rows: int
+
+
 def _manifest(
-    job: _Job,
-    table: Table,
-    batch_id: str,
-    mode: Mode,
-    reader: str,
-    started: datetime,
-    bounds: tuple[object | None, object | None],
-    counts: tuple[int, int],
-    files: list[FileEntry],
+    job: _Job, table: Table, batch_id: str, plan: _Plan, reader: str, started: datetime, written: _Written
 ) -> Manifest:
     schema = arrow_schema(table)
-    low, high = bounds
+    cursor, low, high = plan.marks(table)
     watermark = None
-    if table.cursor is not None:
-        watermark = Watermark(
-            column=table.cursor,
-            type=str(table.column(table.cursor).type),
-            low=None if low is None else encode_value(low),
-            high=None if high is None else encode_value(high),
-        )
+    if cursor is not None:
+        watermark = Watermark(column=cursor, type=str(table.column(cursor).type), low=low, high=high)
     return Manifest(
         dataset=job.contract.dataset,
         table=table.name,
         batch=batch_id,
-        mode=mode,
+        mode=plan.mode,
         source_database=job.database,
         reader=reader,
         started_at=started.isoformat(),
         committed_at=datetime.now(UTC).isoformat(),
-        rows=counts[0],
-        source_rows=counts[1],
-        bytes=sum(f.bytes for f in files),
+        rows=written.rows,
+        source_rows=written.source_rows,
+        deleted=written.deleted,
+        primary_key=list(table.primary_key),
+        bytes=sum(f.bytes for f in written.files),
         compression=f"{job.options.compression}(level {job.options.compression_level})",
-        files=files,
+        files=written.files,
         columns=[
             ColumnEntry(name=c.name, type=str(c.type), arrow=str(f.type), nullable=c.nullable)
             for c, f in zip(table.columns, schema, strict=True)
@@ -391,33 +400,52 @@ def _manifest(
     )
 
 
-def _write_batch(
-    job: _Job, table: Table, reader: str, folder: Path, bounds: tuple[object | None, object | None]
-) -> tuple[list[FileEntry], int]:
-    """Stream the range into Parquet files under `folder` while MySQL counts the same range.
+def _write_batch(job: _Job, lake: Lake, table: Table, reader: str, folder: Path, plan: _Plan) -> _Written:
+    """Stream the range into Parquet files under `folder` while MySQL counts the same range; for an
+    incremental batch, also the rows of keys the lake lacks and tombstones for keys MySQL lost.
 
-    Returns the files and MySQL's count; raises when they do not reconcile.
+    Raises when the rows read do not reconcile with MySQL's count.
     """
     folder.mkdir(parents=True)
-    writer = PartWriter(folder, arrow_schema(table), job.options)
+    schema = changes.file_schema(table)
+    writer = PartWriter(folder, schema, job.options)
+    rng = Condition.cursor_range(table, plan.low, plan.high)
+    delta, in_mysql = None, None
+    if plan.mode == "incremental":  # keys first: see extract_changes on why the order matters
+        in_mysql = changes.mysql_keys(reader, job.settings, job.database, table, job.options.batch_rows)
+        delta = changes.Changes(lake, job.contract.dataset, table, plan.low)
     job.progress(table.name, None, 0)
+    read = written = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="count") as counter:
-        counting = counter.submit(count_rows, job.settings, job.database, table, bounds)
+        counting = counter.submit(count_rows, job.settings, job.database, table, rng)
         counting.add_done_callback(
             lambda done: job.progress(table.name, done.result(), 0) if done.exception() is None else None
         )
-        for batch in read_batches(reader, job.settings, job.database, table, bounds, job.options.batch_rows):
-            writer.add(batch)
+        for batch in read_batches(reader, job.settings, job.database, table, rng, job.options.batch_rows):
+            read += batch.num_rows
+            fresh = delta.unchanged_dropped(batch) if delta is not None else batch
+            writer.add(changes.as_rows(fresh, schema))
+            written += fresh.num_rows
             job.progress(table.name, None, batch.num_rows)
-        files = writer.finish()
         total = counting.result()
-    rows = sum(f.rows for f in files)
-    if rows != total:
+    if read != total:
         raise ExtractError(
-            f"counts do not reconcile: MySQL counted {total:,} rows in range, {rows:,} were read "
+            f"counts do not reconcile: MySQL counted {total:,} rows in range, {read:,} were read "
             "(the table changed during the extract?); nothing was committed, run it again"
         )
-    return files, total
+    deleted = 0
+    if delta is not None and in_mysql is not None:
+        for batch in changes.fetch_rows(
+            reader, job.settings, job.database, table, delta.missing(in_mysql), job.options.batch_rows
+        ):
+            writer.add(changes.as_rows(batch, schema))
+            written, total = written + batch.num_rows, total + batch.num_rows
+        gone = delta.deleted(in_mysql)
+        writer.add(changes.tombstones(gone, schema))
+        deleted = gone.num_rows
+    files = writer.finish()
+    assert sum(f.rows for f in files) == written + deleted
+    return _Written(files, written, deleted, total)
 
 
 def extract_table(job: _Job, table: Table) -> TableResult:
@@ -434,24 +462,18 @@ def extract_table(job: _Job, table: Table) -> TableResult:
 
 
 def _extract(job: _Job, table: Table, lake: Lake, conn: Connection) -> TableResult:  # type: ignore[type-arg]
-    """Lock, clean, check, plan; then either record "nothing new" or write and commit a batch."""
+    """Lock, clean, check, plan; then write a batch and commit it (or record "nothing new")."""
     dataset = job.contract.dataset
     _lock(conn, lake, dataset, table.name)
     audit.mark_interrupted(conn, lake.uri, dataset, table.name)
+    checkpoint("locked")
     _clean(lake, lakes.staging_root(lake) / dataset / table.name, dataset, table.name)
     check_source(conn, job.database, table)
     reader = pick_reader(job.options.reader, table, job.settings)
-    mode, low, note = _plan(job, lake, table)
-    high = _high(conn, job.database, table, low)
-    result = TableResult(table.name, mode, "unchanged", reader=reader, note=note)
-    marks = (table.cursor, None if low is None else encode_value(low), None if high is None else encode_value(high))
-    if mode == "incremental" and high is None:
-        audit.start(conn, run_id=job.run_id, dataset=dataset, database=job.database, table=table.name,
-                    lake_uri=lake.uri, batch_id=None, mode=mode, reader=reader, watermark=marks,
-                    status="unchanged")  # fmt: skip
-        result.note, result.watermark = "nothing new", marks[1]
-        return result
-    return _commit_batch(job, table, lake, conn, result, (low, high), marks)
+    plan = _plan(job, lake, table)
+    plan.high = _high(conn, job.database, table)
+    result = TableResult(table.name, plan.mode, "unchanged", reader=reader, note=plan.note)
+    return _commit_batch(job, table, lake, conn, result, plan)
 
 
 def _commit_batch(
@@ -460,33 +482,53 @@ def _commit_batch(
     lake: Lake,
     conn: Connection,  # type: ignore[type-arg]
     result: TableResult,
-    bounds: tuple[object | None, object | None],
-    marks: tuple[str | None, str | None, str | None],
+    plan: _Plan,
 ) -> TableResult:
     """Write the batch in staging, reconcile, write its manifest, publish, audit, apply retention."""
     dataset, started = job.contract.dataset, datetime.now(UTC)
     batch_id = lakebatches.new_batch_id(started)
+    marks = plan.marks(table)
     extract_id = audit.start(conn, run_id=job.run_id, dataset=dataset, database=job.database, table=table.name,
-                             lake_uri=lake.uri, batch_id=batch_id, mode=result.mode, reader=result.reader,
+                             lake_uri=lake.uri, batch_id=batch_id, mode=plan.mode, reader=result.reader,
                              watermark=marks)  # fmt: skip
     folder = lakes.staging_root(lake) / dataset / table.name / f"{lakebatches.BATCH_PREFIX}{batch_id}"
     try:
-        assert result.reader is not None and result.mode in ("full", "incremental")
-        files, total = _write_batch(job, table, result.reader, folder, bounds)
-        mode: Mode = "full" if result.mode == "full" else "incremental"
-        manifest = _manifest(job, table, batch_id, mode, result.reader, started, bounds, (total, total), files)
+        assert result.reader is not None
+        written = _write_batch(job, lake, table, result.reader, folder, plan)
+        if plan.mode == "incremental" and not written.rows and not written.deleted:
+            shutil.rmtree(folder, ignore_errors=True)
+            audit.finish(conn, extract_id, status="unchanged", source_rows=written.source_rows)
+            result.note, result.watermark, result.source_rows = "nothing new", marks[1], written.source_rows
+            return result
+        manifest = _manifest(job, table, batch_id, plan, result.reader, started, written)
         (folder / MANIFEST).write_bytes(manifest.to_json())
+        checkpoint("staged")
         lakes.publish(lake, folder, lakebatches.batch_prefix(dataset, table.name, batch_id), MANIFEST)
+        checkpoint("published")
     except BaseException as exc:
         audit.finish(conn, extract_id, status="failed", message=f"{type(exc).__name__}: {exc}"[:4000])
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    audit.finish(conn, extract_id, status="committed", source_rows=total, rows_written=total,
-                 bytes_written=manifest.bytes, files=len(files))  # fmt: skip
-    result.removed = lakebatches.apply_retention(lake, dataset, table.name, job.options.keep)
-    result.status, result.batch, result.rows, result.source_rows = "committed", batch_id, total, total
-    result.bytes, result.files, result.watermark = manifest.bytes, len(files), marks[2]
+    audit.finish(conn, extract_id, status="committed", source_rows=written.source_rows, rows_written=written.rows,
+                 bytes_written=manifest.bytes, files=len(written.files))  # fmt: skip
+    checkpoint("audited")
+    grace = timedelta(seconds=job.options.grace_seconds)
+    result.removed = lakebatches.apply_retention(lake, dataset, table.name, job.options.keep, grace)
+    result.status, result.batch, result.rows, result.deleted = "committed", batch_id, written.rows, written.deleted
+    result.source_rows, result.bytes, result.files, result.watermark = (
+        written.source_rows,
+        manifest.bytes,
+        len(written.files),
+        marks[2],
+    )
     return result
+
+
+def checkpoint(step: str) -> None:
+    """A named step of an extract (see `ingest.failpoints`): locked, file-written (after each data
+    file), staged (manifest written, not published), published (before the audit), audited, and
+    retention (a batch's manifest removed, its files not yet)."""
+    failpoints.checkpoint(STOP_AT, step)
 
 
 # -- the whole dataset -------------------------------------------------------------------

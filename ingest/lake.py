@@ -20,10 +20,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import google_crc32c
@@ -52,8 +53,24 @@ class Lake:
 
 
 def default_lake_uri() -> str:
-    """`LAKEHOUSE_LAKE_URI`, else `file://<LAKEHOUSE_LOCAL_DIR or <repo>/.local>/lake`."""
-    return os.environ.get("LAKEHOUSE_LAKE_URI") or (local_dir() / "lake").resolve().as_uri()
+    """The configured lake: `LAKEHOUSE_LAKE_URI`, else `<LAKEHOUSE_LOCAL_DIR or <repo>/.local>/lake`."""
+    return resolve_lake_uri(None)
+
+
+def resolve_lake_uri(given: str | None) -> str:
+    """The one rule that turns what a user wrote into the lake's canonical URI.
+
+    `given` (or `LAKEHOUSE_LAKE_URI`, else `<LAKEHOUSE_LOCAL_DIR>/lake`) may be `gs://BUCKET/PREFIX`,
+    `file:///abs/path` (percent-encoded) or a plain path (relative paths are taken from the current
+    folder; symlinks are kept as written). The result is `gs://bucket/prefix` or a percent-encoded
+    `file:///abs/path`: the lake's identity in audit tables and assets. dbt applies the same rule
+    in `macros/lake.sql`, held to it by a test.
+    """
+    return parse_lake(given or os.environ.get("LAKEHOUSE_LAKE_URI") or str(local_dir() / "lake")).uri
+
+
+# Characters a lake path may not hold: they would end the SQL string literal dbt and Spark put it in.
+_UNSAFE = re.compile(r"['\\\x00-\x1f\x7f]")
 
 
 def parse_lake(uri: str) -> Lake:
@@ -63,17 +80,39 @@ def parse_lake(uri: str) -> Lake:
         bucket, prefix = parts.netloc, parts.path.strip("/")
         if not bucket:
             raise LakeError(f"lake URI {uri!r} names no bucket; use gs://BUCKET/PREFIX")
-        if ".." in PurePosixPath(prefix).parts:
-            raise LakeError(f"lake URI {uri!r}: the prefix may not contain '..'")
+        if ".." in PurePosixPath(prefix).parts or parts.query or parts.fragment or _UNSAFE.search(prefix):
+            raise LakeError(f"lake URI {uri!r}: the prefix may not contain '..', '?', '#', quotes or backslashes")
         clean = f"gs://{bucket}/{prefix}".rstrip("/")
         return Lake(uri=clean, scheme="gs", bucket=bucket, prefix=prefix)
-    if parts.scheme in ("file", ""):
-        raw = unquote(parts.path) if parts.scheme == "file" else uri
-        if not raw:
-            raise LakeError(f"lake URI {uri!r} names no folder")
-        root = Path(raw).expanduser().resolve()
-        return Lake(uri=root.as_uri(), scheme="file", root=root)
-    raise LakeError(f"unsupported lake URI {uri!r}: use file:///path/to/folder or gs://BUCKET/PREFIX")
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
+            raise LakeError(
+                f"lake URI {uri!r} is not file:///absolute/path: percent-encode '#' as %23 and '?' as %3F, "
+                "or give a plain path"
+            )
+        raw = unquote(parts.path)
+    elif not parts.scheme:
+        raw = uri  # a plain path: '#', '?' and '%' are part of it
+    else:
+        raise LakeError(f"unsupported lake URI {uri!r}: use file:///path/to/folder, a path, or gs://BUCKET/PREFIX")
+    if not raw:
+        raise LakeError(f"lake URI {uri!r} names no folder")
+    if _UNSAFE.search(raw):
+        raise LakeError(f"lake path {raw!r} may not contain quotes, backslashes or control characters")
+    root = Path(os.path.abspath(os.path.expanduser(raw)))
+    return Lake(uri=root.as_uri(), scheme="file", root=root)
+
+
+def spark_location(lake: Lake) -> str:
+    """The lake as Spark and Hadoop want it: `gs://bucket/prefix`, or `file://` and the plain
+    absolute path (Hadoop escapes the path itself: a percent-encoded one would be escaped twice)."""
+    return lake.uri if lake.scheme == "gs" else f"file://{lake.root}"
+
+
+def location_setting(lake: Lake) -> str:
+    """What to put in LAKEHOUSE_LAKE_URI for another process (dbt, a task): the plain absolute path
+    of a local lake (dbt's Jinja cannot decode UTF-8 percent escapes), the URI of a bucket."""
+    return lake.uri if lake.scheme == "gs" else str(lake.root)
 
 
 def url(lake: Lake, key: str) -> str:
@@ -274,6 +313,19 @@ def read_bytes(lake: Lake, key: str) -> bytes:
     blob = _client(lake).bucket(lake.bucket).blob(_blob_name(lake, key))
     data: bytes = _gcs_call(lake, "cannot read", blob.download_as_bytes, retry=_retry(), timeout=GCS_TIMEOUT)
     return data
+
+
+def open_input(lake: Lake, key: str) -> BinaryIO:
+    """A seekable reader of one file: Parquet readers fetch only the footer and the column chunks
+    they need (ranged reads on GCS through the storage client)."""
+    if lake.scheme == "file":
+        return _path(lake, key).open("rb")
+    blob = _client(lake).bucket(lake.bucket).blob(_blob_name(lake, key))
+    try:
+        reader: BinaryIO = blob.open("rb", chunk_size=UPLOAD_CHUNK_BYTES, retry=_retry())
+    except Exception as exc:  # mapped to a LakeError that says what to do
+        raise _gcs_error(lake, exc, "cannot read") from exc
+    return reader
 
 
 def delete(lake: Lake, keys: list[str]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -202,25 +203,47 @@ def read_pymysql(
         conn.close()
 
 
+@dataclass(frozen=True)
+class Condition:
+    """A WHERE clause with `{}` where values go, and the values: bound as parameters by pymysql,
+    rendered as escaped literals for connectorx (which takes no parameters)."""
+
+    text: str = ""
+    values: tuple[object, ...] = ()
+
+    @classmethod
+    def cursor_range(cls, table: Table, low: object | None, high: object | None) -> Condition:
+        """low <= cursor <= high (no bound when None; no condition without a cursor)."""
+        if table.cursor is None:
+            return cls()
+        column = quote_identifier(table.cursor)
+        parts = [(f"{column} {op} {{}}", v) for op, v in ((">=", low), ("<=", high)) if v is not None]
+        return cls(" AND ".join(p for p, _ in parts), tuple(v for _, v in parts))
+
+    @classmethod
+    def keys_in(cls, columns: list[str], keys: list[tuple[object, ...]]) -> Condition:
+        """(k1, k2, ...) IN ((...), ...): the rows of these primary keys."""
+        marks = "(" + ", ".join(["{}"] * len(columns)) + ")"
+        target = "(" + ", ".join(quote_identifier(c) for c in columns) + ")"
+        return cls(f"{target} IN ({', '.join([marks] * len(keys))})", tuple(v for key in keys for v in key))
+
+    def for_pymysql(self) -> tuple[str, tuple[object, ...]]:
+        return self.text.format(*["%s"] * len(self.values)), self.values
+
+    def for_connectorx(self) -> str:
+        return self.text.format(*[literal(v) for v in self.values])
+
+
 def read_batches(
     reader: str,
     settings: MySQLSettings,
     database: str,
     table: Table,
-    bounds: tuple[object | None, object | None],
+    condition: Condition,
     batch_rows: int,
 ) -> Iterator[pa.RecordBatch]:
-    """Rows of `table` with low < cursor <= high (no bound when None), through the chosen reader."""
-    low, high = bounds
-    conditions: list[tuple[str, object]] = []
-    if table.cursor is not None:
-        column = quote_identifier(table.cursor)
-        if low is not None:
-            conditions.append((f"{column} > {{}}", low))
-        if high is not None:
-            conditions.append((f"{column} <= {{}}", high))
+    """Rows of `table` (only its contract columns, in order) that meet `condition`."""
     if reader == "connectorx":
-        where = " AND ".join(text.format(literal(value)) for text, value in conditions)
-        return read_connectorx(settings, database, table, where, batch_rows)
-    where = " AND ".join(text.format("%s") for text, _ in conditions)
-    return read_pymysql(settings, database, table, where, tuple(v for _, v in conditions), batch_rows)
+        return read_connectorx(settings, database, table, condition.for_connectorx(), batch_rows)
+    where, params = condition.for_pymysql()
+    return read_pymysql(settings, database, table, where, params, batch_rows)

@@ -267,6 +267,7 @@ def test_types_and_nulls_are_exact(reader: str, mysql_settings: MySQLSettings, d
             pa.field("code", pa.string()),
             pa.field("note", pa.string()),
             pa.field("body", pa.string()),
+            pa.field("_lh_deleted", pa.bool_(), nullable=False),  # tombstones (incremental batches)
         ]
     )
 
@@ -279,7 +280,8 @@ def test_types_and_nulls_are_exact(reader: str, mysql_settings: MySQLSettings, d
 
     names = [c.name for c in table.columns]
     expected = [{n: as_lake(v, n) for n, v in zip(names, row, strict=True)} for row in rows]
-    assert data.sort_by("id").to_pylist() == expected
+    assert data.drop_columns(["_lh_deleted"]).sort_by("id").to_pylist() == expected
+    assert lakebatches.read_current(lake, "typed", "everything").sort_by("id").to_pylist() == expected
 
 
 def test_wide_decimals_fall_back_to_the_exact_reader(
@@ -310,7 +312,9 @@ def test_wide_decimals_fall_back_to_the_exact_reader(
     (batch,) = lakebatches.committed_batches(lake, "wide", "amounts")
     data = pq.read_table(str(tmp_path / "lake" / batch.file_keys()[0]))
     assert data.schema.field("amount").type == pa.decimal128(38, 4)
-    assert data.to_pylist() == [{"amount": values[0][0], "tiny": values[0][1]}]
+    assert lakebatches.read_current(lake, "wide", "amounts").to_pylist() == [
+        {"amount": values[0][0], "tiny": values[0][1]}
+    ]
 
 
 # -- incremental -------------------------------------------------------------------------
@@ -399,7 +403,8 @@ def test_incremental_on_an_updated_at_cursor_picks_up_changed_rows(
     result = extract(contract, mysql_settings, lake, database, mode="incremental")["accounts"]
     assert (result.mode, result.rows, result.watermark) == ("incremental", 2, "2026-01-02 09:30:00.654321")
     batch = lakebatches.committed_batches(lake, "shop", "accounts")[-1]
-    changed = pq.read_table(str(tmp_path / "lake" / batch.file_keys()[0])).sort_by("id").to_pylist()
+    changed = pq.read_table(str(tmp_path / "lake" / batch.file_keys()[0])).drop_columns(["_lh_deleted"])
+    changed = changed.sort_by("id").to_pylist()
     assert changed == [
         {"id": 2, "balance": Decimal("-5.55"), "updated_at": later.replace(tzinfo=dt.UTC)},
         {"id": 4, "balance": Decimal("4.00"), "updated_at": later.replace(tzinfo=dt.UTC)},
@@ -480,7 +485,9 @@ def test_retention_keeps_the_latest_full_snapshots_and_cleans_uncommitted_batche
 ) -> None:
     lake = lake_uri(tmp_path / "lake")
     ids = [
-        extract(tpch_contract, mysql_settings, lake, tpch_db, tables=["nation"], keep=2)["nation"].batch
+        extract(tpch_contract, mysql_settings, lake, tpch_db, tables=["nation"], keep=2, grace_seconds=0)[
+            "nation"
+        ].batch
         for _ in range(3)
     ]
     assert [b.id for b in lakebatches.committed_batches(lake, "tpch", "nation")] == ids[1:]
@@ -490,10 +497,32 @@ def test_retention_keeps_the_latest_full_snapshots_and_cleans_uncommitted_batche
     orphan.mkdir()
     pq.write_table(pa.table({"n_nationkey": pa.array([99], pa.int32())}), orphan / "part-00000.parquet")
     assert [b.id for b in lakebatches.committed_batches(lake, "tpch", "nation")] == ids[1:]  # invisible
-    last = extract(tpch_contract, mysql_settings, lake, tpch_db, tables=["nation"], keep=1)["nation"]
+    last = extract(tpch_contract, mysql_settings, lake, tpch_db, tables=["nation"], keep=1, grace_seconds=0)
     assert not orphan.exists()
-    assert [b.id for b in lakebatches.committed_batches(lake, "tpch", "nation")] == [last.batch]
-    assert sorted(last.removed) == ids[1:]
+    assert [b.id for b in lakebatches.committed_batches(lake, "tpch", "nation")] == [last["nation"].batch]
+    assert sorted(last["nation"].removed) == ids[1:]
+
+
+def test_retention_grace_lets_a_reader_that_listed_a_batch_finish(
+    tpch_db: str, tpch_contract: Contract, mysql_settings: MySQLSettings, tmp_path: Path
+) -> None:
+    """The issue's reader: it lists the current files, an extract with --keep 1 runs, then it reads."""
+    lake = lake_uri(tmp_path / "lake")
+    first = extract(tpch_contract, mysql_settings, lake, tpch_db, tables=["nation"], keep=1)["nation"]
+    listed = lakebatches.current_files(lake, "tpch", "nation")
+    second = extract(tpch_contract, mysql_settings, lake, tpch_db, tables=["nation"], keep=1)["nation"]
+    assert second.removed == []  # superseded a moment ago: kept for the default 24 h
+    assert duckdb.connect().execute("select count(*) from read_parquet($f)", {"f": listed}).fetchone() == (25,)
+
+    # Once the grace has passed (a clock a day ahead), retention removes the superseded batch.
+    day_later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=24, seconds=1)
+    root = lakes.parse_lake(lake)
+    assert lakebatches.apply_retention(root, "tpch", "nation", keep=1, now=day_later) == [first.batch]
+    assert [b.id for b in lakebatches.committed_batches(lake, "tpch", "nation")] == [second.batch]
+    hour_later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    third = extract(tpch_contract, mysql_settings, lake, tpch_db, tables=["nation"], keep=1)["nation"]
+    assert lakebatches.apply_retention(root, "tpch", "nation", keep=1, now=hour_later) == []
+    assert [b.id for b in lakebatches.committed_batches(lake, "tpch", "nation")] == [second.batch, third.batch]
 
 
 # -- errors a user meets -----------------------------------------------------------------

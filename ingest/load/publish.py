@@ -17,11 +17,9 @@ The loader creates, and later drops, only tables recorded in the audit table `lo
 
 from __future__ import annotations
 
-import os
-import signal
-
 from pymysql.connections import Connection
 
+from ingest import failpoints
 from ingest.load import audit
 from ingest.mysql import quote_identifier, scalar
 
@@ -84,10 +82,8 @@ def recover(conn: Connection, database: str, current_run: str) -> list[str]:  # 
 
 
 def checkpoint(step: str) -> None:
-    """A named step of a load. The crash tests set LAKEHOUSE_LOAD_STOP_AT to a step: the process
-    stops itself there (SIGSTOP) and the test kills it, to see what a crash at that step leaves."""
-    if os.environ.get("LAKEHOUSE_LOAD_STOP_AT") == step:
-        os.kill(os.getpid(), signal.SIGSTOP)
+    """A named step of a load (see `ingest.failpoints`): staged, before-rename, after-rename."""
+    failpoints.checkpoint("LAKEHOUSE_LOAD_STOP_AT", step)
 
 
 def publish(conn: Connection, database: str, run_id: str) -> list[str]:  # type: ignore[type-arg]
