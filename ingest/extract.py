@@ -548,6 +548,9 @@ def _validate(options: ExtractOptions) -> None:
     for name in ("workers", "keep", "batch_rows", "row_group_rows", "max_file_bytes"):
         if getattr(options, name) < 1:
             raise ExtractError(f"{name.replace('_', '-')} must be at least 1")
+    for name in ("grace_seconds", "lookback_seconds"):
+        if getattr(options, name) < 0:
+            raise ExtractError(f"{name.replace('_seconds', '').replace('_', '-')} cannot be negative")
 
 
 def extract_dataset(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -46,7 +47,8 @@ def _size(count: int) -> str:
 def print_summary(lake: str, results: list[TableResult]) -> None:
     """One row per table: rows (checked against MySQL), files, bytes, rows/s, batch."""
     table = RichTable(title=f"extract into {lake}")
-    headers = ("table", "mode", "status", "rows", "MySQL count", "files", "size", "seconds", "rows/s", "batch")
+    headers = ["table", "mode", "status", "rows", "deleted", "MySQL count", "files", "size", "seconds", "rows/s"]
+    headers.append("batch")
     for header in headers:
         table.add_column(header, justify="left" if header in ("table", "mode", "status", "batch") else "right")
     for r in results:
@@ -56,6 +58,7 @@ def print_summary(lake: str, results: list[TableResult]) -> None:
             r.mode,
             r.status + (f" ({r.note})" if r.note else ""),
             f"{r.rows:,}",
+            f"{r.deleted:,}",
             f"{r.source_rows:,}",
             str(r.files),
             _size(r.bytes),
@@ -64,11 +67,21 @@ def print_summary(lake: str, results: list[TableResult]) -> None:
             r.batch or "-",
         )
     rows, size = sum(r.rows for r in results), sum(r.bytes for r in results)
-    table.add_row("total", "", "", f"{rows:,}", f"{sum(r.source_rows for r in results):,}", "", _size(size), "", "", "")
+    deleted, counted = sum(r.deleted for r in results), sum(r.source_rows for r in results)
+    table.add_row("total", "", "", f"{rows:,}", f"{deleted:,}", f"{counted:,}", "", _size(size), "", "", "")
     out.print(table)
     removed = sum(len(r.removed) for r in results)
     if removed:
-        out.print(f"removed {removed} batch(es) past the retention of --keep full snapshots")
+        out.print(f"removed {removed} batch(es) past --keep full snapshots and --retention-grace")
+
+
+def seconds(text: str, option: str) -> float:
+    """A duration as people write it: 0, 90s, 30m, 24h or 7d."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if match is None or (match.group(2) == "" and float(match.group(1)) != 0):
+        fail(f"{option} must be a duration such as 90s, 30m, 24h or 7d, not {text!r}", 2)
+    assert match is not None
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
 def extract(
@@ -81,10 +94,20 @@ def extract(
     database: Annotated[str | None, typer.Option(help="MySQL database (default: the dataset's name).")] = None,
     tables: Annotated[str | None, typer.Option(help="Only these tables, comma-separated.")] = None,
     mode: Annotated[
-        str, typer.Option(help="full: a new snapshot batch; incremental: rows past the cursor's watermark.")
+        str,
+        typer.Option(
+            help="full: a new snapshot batch; incremental: changed rows since the last batch (look-back window, "
+            "new keys and deletes by comparing key sets)."
+        ),
     ] = "full",
     workers: Annotated[int, typer.Option(help="Tables extracted at the same time.")] = 2,
     keep: Annotated[int, typer.Option(help="Full snapshots kept per table; older batches are removed.")] = 2,
+    retention_grace: Annotated[
+        str, typer.Option(help="Keep superseded batches this long for readers still reading them (90s, 30m, 24h, 7d).")
+    ] = "24h",
+    lookback: Annotated[
+        str, typer.Option(help="Incremental: re-read rows stamped this long before the last watermark (late rows).")
+    ] = "24h",
     reader: Annotated[str, typer.Option(help="auto (connectorx when exact), connectorx or pymysql.")] = "auto",
     batch_rows: Annotated[int, typer.Option(help="Rows fetched from MySQL at a time.")] = 65_536,
     row_group_rows: Annotated[int, typer.Option(help="Rows per Parquet row group.")] = 262_144,
@@ -110,6 +133,8 @@ def extract(
         mode="full" if mode == "full" else "incremental",
         workers=workers,
         keep=keep,
+        grace_seconds=seconds(retention_grace, "--retention-grace"),
+        lookback_seconds=seconds(lookback, "--lookback"),
         reader=reader,
         batch_rows=batch_rows,
         row_group_rows=row_group_rows,
