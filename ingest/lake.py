@@ -99,7 +99,7 @@ def parse_lake(uri: str) -> Lake:
         raise LakeError(f"lake URI {uri!r} names no folder")
     if _UNSAFE.search(raw):
         raise LakeError(f"lake path {raw!r} may not contain quotes, backslashes or control characters")
-    root = Path(os.path.abspath(os.path.expanduser(raw)))
+    root = Path("/" + os.path.abspath(os.path.expanduser(raw)).lstrip("/"))  # POSIX keeps a leading '//'
     return Lake(uri=root.as_uri(), scheme="file", root=root)
 
 

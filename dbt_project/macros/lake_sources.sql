@@ -6,12 +6,11 @@
     <lake>/raw/<dataset>/<table>/batch=<id>/manifest.json    written last: the batch is committed
   `register_lake_sources` (on-run-start) declares, for every source whose `meta.lake_dataset` is
   set, an external Parquet table over the table's folder and a JSON table over its manifests.
-  `committed_rows` then reads only what a reader may see: the latest committed `full` batch and
-  the committed `incremental` batches after it, keeping the newest version of each key.
+  `committed_rows` then reads only what a reader may see (its comment gives the rule).
 #}
 
 {% macro lake_table_uri(dataset, table) -%}
-  {{ var('lake_uri') }}/raw/{{ dataset }}/{{ table }}
+  {{ lake_root() }}/raw/{{ dataset }}/{{ table }}
 {%- endmacro %}
 
 {% macro manifests_relation(relation) -%}
@@ -27,7 +26,8 @@
       {# Re-declared on every run: cheap, and the tables always point at the current lake. #}
       {% do adapter.execute("drop table if exists " ~ relation) %}
       {% do adapter.execute(
-          "create table " ~ relation ~ " using parquet options (path '" ~ uri ~ "', pathGlobFilter '*.parquet')"
+          "create table " ~ relation ~ " using parquet options (path '" ~ uri
+          ~ "', pathGlobFilter '*.parquet', mergeSchema 'true')"
       ) %}
       {% do adapter.execute("drop table if exists " ~ manifests_relation(relation)) %}
       {% do adapter.execute(
@@ -38,34 +38,33 @@
   {% endif %}
 {% endmacro %}
 
-{% macro current_batches(relation) %}
-  {#- The batch ids a reader sees now, oldest first. -#}
-  {% set batches = [] %}
-  {% if execute %}
-    {% set manifests = run_query("select batch, mode from " ~ manifests_relation(relation) ~ " order by batch") %}
-    {% for row in manifests.rows %}
-      {% if row['mode'] == 'full' %}{% do batches.clear() %}{% endif %}
-      {% do batches.append(row['batch']) %}
-    {% endfor %}
-  {% endif %}
-  {{ return(batches) }}
-{% endmacro %}
-
 {% macro committed_rows(source_name, table_name, unique_key) %}
+  {#-
+    The rows a reader may see, resolved when the query runs (never at compile time, so a view
+    never pins a batch that retention later removes): the latest committed full batch and the
+    committed incremental batches after it; per key the newest version (in one batch a row beats
+    a tombstone); minus tombstones. `ingest.batches.read_current` applies the same rule.
+    No committed full batch is an error, not an empty table.
+  -#}
   {%- set relation = source(source_name, table_name) -%}
-  {%- set batches = current_batches(relation) -%}
+  {%- set manifests = manifests_relation(relation) -%}
   {%- set keys = unique_key if unique_key is not string else [unique_key] -%}
-  {%- if batches | length > 1 -%}
+  {%- set missing = "no committed batch of " ~ relation ~ " in the lake: run the extract first" -%}
   select * from (
       select
-          *,
-          row_number() over (partition by {{ keys | join(', ') }} order by batch desc) as _version_rank
-      from {{ relation }}
-      where batch in ('{{ batches | join("', '") }}')
-  ) where _version_rank = 1
-  {%- elif batches | length == 1 -%}
-  select * from {{ relation }} where batch = '{{ batches[0] }}'
-  {%- else -%}
-  select * from {{ relation }} where false  -- no committed batch yet
-  {%- endif -%}
+          data.*,
+          row_number() over (
+              partition by {{ keys | join(', ') }}
+              order by data.batch desc, coalesce(data._lh_deleted, false) asc
+          ) as _version_rank
+      from {{ relation }} as data
+      where
+          data.batch in (select batch from {{ manifests }})
+          and data.batch >= (
+              select coalesce(max(batch), raise_error('{{ missing }}'))
+              from {{ manifests }}
+              where mode = 'full'
+          )
+  ) as versions
+  where _version_rank = 1 and not coalesce(_lh_deleted, false)
 {% endmacro %}

@@ -1,11 +1,17 @@
 -- One row per order line, with its order's customer and date, partitioned by the order's month.
--- Incremental runs rebuild the last `order_lines_lookback_months` months (insert_overwrite replaces
--- whole month partitions, so a rebuilt month never holds a line twice).
+-- An incremental run rebuilds exactly the months whose rows changed since the last build: the
+-- months, old and new, of every order that a raw batch committed since then touches (a changed
+-- or deleted order or line). insert_overwrite replaces whole month partitions, so a rebuilt month
+-- never holds a line twice. What the last build saw is kept in the table's properties; a new full
+-- snapshot, or a table outside the configured lake, makes `guard_incremental_models` (on run
+-- start) drop it for a full build.
 {{
     config(
         materialized='incremental',
         incremental_strategy='insert_overwrite',
         partition_by=['order_month'],
+        meta={'lake_sources': ['tpch.orders', 'tpch.lineitem']},
+        post_hook="{{ remember_lake_batches(this, model.config.meta.lake_sources) }}",
     )
 }}
 
@@ -17,12 +23,31 @@ lines as (
 
 orders as (
     select * from {{ ref('stg_tpch__orders') }}
-    {% if is_incremental() %}
-    where order_date >= add_months(
-        (select max(order_month) from {{ this }}), -{{ var('order_lines_lookback_months') }}
-    )
-    {% endif %}
 ),
+
+{% if is_incremental() %}
+{%- set seen = seen_lake_batches(this) %}
+-- Raw rows (tombstones included) of batches committed after the last build.
+changed_orders as (
+    select o_orderkey as order_key
+    from {{ source('tpch', 'orders') }}
+    where batch > '{{ seen.get("tpch.orders", "") }}'
+    union
+    select l_orderkey as order_key
+    from {{ source('tpch', 'lineitem') }}
+    where batch > '{{ seen.get("tpch.lineitem", "") }}'
+),
+
+changed_months as (
+    select cast(trunc(order_date, 'MM') as date) as order_month
+    from orders
+    where order_key in (select changed_orders.order_key from changed_orders)
+    union
+    select order_month
+    from {{ this }}
+    where order_key in (select changed_orders.order_key from changed_orders)
+),
+{% endif %}
 
 final as (
     select
@@ -51,3 +76,6 @@ final as (
 )
 
 select * from final
+{% if is_incremental() %}
+where order_month in (select changed_months.order_month from changed_months)
+{% endif %}

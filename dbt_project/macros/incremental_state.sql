@@ -1,0 +1,98 @@
+{#
+  What an incremental model built from the lake has seen, and when it must be built in full.
+
+  `remember_lake_batches` (post-hook) stores, in the table's properties, the newest batch of each
+  raw table the model reads (`meta.lake_sources`) that was committed before this dbt invocation
+  started: the build certainly read it. A batch committed while dbt runs is taken again next time
+  (safe: months are overwritten whole), never skipped. (The extract's and dbt's clocks are
+  compared: both are UTC on the same worker in the pipeline.)
+
+  `guard_incremental_models` (on run start, for `dbt run` and `dbt build`) drops a selected
+  incremental model's table, so that it is built in full, when
+  - its location is not under the configured lake (LAKEHOUSE_LAKE_URI moved, the metastore did not), or
+  - one of its raw tables has a full snapshot it has not seen (what changed is then unknown), or
+  - it has no record of what it saw.
+  The table is external: dropping it removes the metastore entry only; the build rewrites the files.
+#}
+
+{% macro newest_lake_batches(sources, committed_before=none) %}
+  {% set newest = {} %}
+  {% for name in sources %}
+    {% set source_name, table_name = name.split('.') %}
+    {% set before = "" if committed_before is none else
+        " where to_timestamp(committed_at) < timestamp '" ~ committed_before.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "'" %}
+    {% set rows = run_query(
+        "select max(batch) as batch, max(case when mode = 'full' then batch end) as full_batch from "
+        ~ manifests_relation(source(source_name, table_name)) ~ before
+    ) %}
+    {% do newest.update({name: {'batch': rows.rows[0]['batch'] or '', 'full': rows.rows[0]['full_batch'] or ''}}) %}
+  {% endfor %}
+  {{ return(newest) }}
+{% endmacro %}
+
+{% macro remember_lake_batches(relation, sources) %}
+  {% if execute %}
+    {% set seen = {} %}
+    {% for name, batches in newest_lake_batches(sources, run_started_at).items() %}
+      {% do seen.update({name: batches['batch']}) %}
+    {% endfor %}
+    alter table {{ relation }} set tblproperties ('lakehouse.seen_batches' = '{{ tojson(seen) }}')
+  {% endif %}
+{% endmacro %}
+
+{% macro seen_lake_batches(relation) %}
+  {% set seen = {} %}
+  {% if execute %}
+    {% for row in run_query("show tblproperties " ~ relation).rows %}
+      {% if row[0] == 'lakehouse.seen_batches' %}{% do seen.update(fromjson(row[1])) %}{% endif %}
+    {% endfor %}
+  {% endif %}
+  {{ return(seen) }}
+{% endmacro %}
+
+{% macro table_location(relation) %}
+  {#- Spark writes file:/path; the lake is written file:///path. -#}
+  {% for row in run_query("describe table extended " ~ relation).rows %}
+    {% if row[0] == 'Location' %}
+      {% set location = row[1] %}
+      {{ return('file:///' ~ location[6:].lstrip('/') if location.startswith('file:/') else location) }}
+    {% endif %}
+  {% endfor %}
+  {{ return('') }}
+{% endmacro %}
+
+{% macro stale_reason(relation, node) %}
+  {% set home = lake_root() ~ '/lakehouse/' %}
+  {% set location = table_location(relation) %}
+  {% if not location.startswith(home) %}
+    {{ return('its location ' ~ location ~ ' is not under the configured lake ' ~ lake_root()) }}
+  {% endif %}
+  {% set sources = node.config.meta.get('lake_sources', []) %}
+  {% set seen = seen_lake_batches(relation) %}
+  {% if sources and not seen %}
+    {{ return('it holds no record of the raw batches it was built from') }}
+  {% endif %}
+  {% for name, batches in newest_lake_batches(sources).items() %}
+    {% if batches['full'] > seen.get(name, '') %}
+      {{ return(name ~ ' has a full snapshot (' ~ batches['full'] ~ ') the table has not seen') }}
+    {% endif %}
+  {% endfor %}
+  {{ return('') }}
+{% endmacro %}
+
+{% macro guard_incremental_models() %}
+  {% if execute and flags.WHICH in ('run', 'build') %}
+    {% for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.config.materialized == 'incremental'
+        and node.unique_id in selected_resources %}
+      {% set relation = adapter.get_relation(node.database, node.schema, node.alias) %}
+      {% if relation is not none and not flags.FULL_REFRESH %}
+        {% set reason = stale_reason(relation, node) %}
+        {% if reason %}
+          {{ log("lakehouse: " ~ node.name ~ " is built in full: " ~ reason, info=true) }}
+          {% do adapter.drop_relation(relation) %}
+        {% endif %}
+      {% endif %}
+    {% endfor %}
+  {% endif %}
+{% endmacro %}
