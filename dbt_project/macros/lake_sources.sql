@@ -23,7 +23,9 @@
       {% set relation = source(node.source_name, node.name) %}
       {% set uri = lake_table_uri(node.source_meta['lake_dataset'], node.identifier) %}
       {% do adapter.execute("create database if not exists " ~ relation.schema) %}
-      {# Re-declared on every run: cheap, and the tables always point at the current lake. #}
+      {# Re-declared on every run: cheap, and the tables always point at the current lake. The
+         manifests' schema is declared: with no manifest at all, the rows' query must fail with
+         its own message ("no committed batch"), not with Spark's "unable to infer schema". #}
       {% do adapter.execute("drop table if exists " ~ relation) %}
       {% do adapter.execute(
           "create table " ~ relation ~ " using parquet options (path '" ~ uri
@@ -31,8 +33,9 @@
       ) %}
       {% do adapter.execute("drop table if exists " ~ manifests_relation(relation)) %}
       {% do adapter.execute(
-          "create table " ~ manifests_relation(relation) ~ " using json options (path '" ~ uri
-          ~ "', pathGlobFilter 'manifest.json')"
+          "create table " ~ manifests_relation(relation)
+          ~ " (mode string, committed_at string, rows bigint, deleted bigint, batch string)"
+          ~ " using json options (path '" ~ uri ~ "', pathGlobFilter 'manifest.json')"
       ) %}
     {% endfor %}
   {% endif %}
@@ -58,13 +61,14 @@
               order by data.batch desc, coalesce(data._lh_deleted, false) asc
           ) as _version_rank
       from {{ relation }} as data
+      -- Scalar subqueries over the manifests (one row even when there is none), not joins: the
+      -- optimizer may drop a join with an empty side, and with it the error.
       where
-          data.batch in (select batch from {{ manifests }})
-          and data.batch >= (
-              select coalesce(max(batch), raise_error('{{ missing }}'))
+          data.batch >= (
+              select coalesce(max(case when mode = 'full' then batch end), raise_error('{{ missing }}'))
               from {{ manifests }}
-              where mode = 'full'
           )
+          and array_contains((select collect_set(batch) from {{ manifests }}), data.batch)
   ) as versions
   where _version_rank = 1 and not coalesce(_lh_deleted, false)
 {% endmacro %}
