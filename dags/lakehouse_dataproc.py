@@ -23,7 +23,7 @@ from airflow.providers.google.cloud.operators.dataproc import (
     DataprocDeleteClusterOperator,
     DataprocSubmitJobOperator,
 )
-from airflow.sdk import Asset, dag
+from airflow.sdk import dag
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 
@@ -33,12 +33,12 @@ REPO = Path(__file__).resolve().parent.parent
 PROJECT_ID = os.environ.get("GCP_PROJECT", "my-gcp-project")
 REGION = os.environ.get("GCP_REGION", "europe-west1")
 BUCKET = os.environ.get("LAKEHOUSE_BUCKET", "my-lakehouse-bucket")
-LAKE = os.environ.get("LAKEHOUSE_LAKE_URI", f"gs://{BUCKET}/lake")
+LAKE = config.lake_uri(default=f"gs://{BUCKET}/lake")
 DATASET = "tpch"
 THRIFT_PORT = 10001  # HiveServer2 holds 10000 on a Dataproc master
 # One cluster per run, named from the run id: asset-triggered runs have no logical date.
 CLUSTER_NAME = "{{ run_id | dataproc_cluster_name }}"
-RAW_ASSETS = [Asset(name=f"raw.{DATASET}.{t}", uri=f"{LAKE}/raw/{DATASET}/{t}") for t in tasks.table_names(DATASET)]
+RAW_ASSETS = [config.raw_asset(DATASET, t, LAKE) for t in tasks.table_names(DATASET)]
 
 SUBNETWORK = os.environ.get("DATAPROC_SUBNETWORK", f"projects/{PROJECT_ID}/regions/{REGION}/subnetworks/default")
 # A Dataproc ClusterConfig (google.cloud.dataproc_v1): Spark 3.5 image, private IPs in the VPC

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Asset, Param, dag, task, task_group
+from airflow.sdk import Asset, AssetAlias, Param, dag, task, task_group
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 
@@ -31,7 +31,9 @@ MARTS = [
     "fct_orders",
     "fct_part_supply",
 ]
-RAW_ASSETS = [Asset(name=f"raw.{DATASET}.{t}", uri=f"{LAKE}/raw/{DATASET}/{t}") for t in tasks.table_names(DATASET)]
+# Each mapped extract emits an event for its own table's asset only, through this alias: the
+# tables are known when the task runs, and a data-aware DAG must not start on a table still running.
+RAW_TABLES = AssetAlias("lakehouse.raw_tables")
 MART_ASSETS = [Asset(name=f"lakehouse.{m}", uri=f"{LAKE}/lakehouse/{m}") for m in MARTS]
 # Session-mode Spark keeps its metastore in one Derby database that only one process may open.
 SPARK_SESSION_POOL = "spark_session"
@@ -97,6 +99,11 @@ THRIFT_ENV = {
         "source": Param("", type="string", description="Folder of CSV files (default .local/tpch)"),
         "database": Param("", type="string", description="MySQL database (default: the dataset's name)"),
         "tpch_scale": Param(0.01, type="number", description="TPC-H scale factor when the CSV files are generated"),
+        "extract_mode": Param(
+            "incremental",
+            enum=["incremental", "full"],
+            description="incremental: what changed since the last batch (the first is a snapshot); full: a snapshot",
+        ),
         "dbt_target": Param("local", enum=["local", "thrift"], description="dbt target: Spark session or Thrift"),
     },
     doc_md=__doc__,
@@ -131,11 +138,17 @@ def lakehouse_pipeline() -> None:
 
     @task_group(group_id="extract")
     def extract(names: Any) -> None:
-        @task(outlets=RAW_ASSETS)
-        def extract_table(table: str, dataset: str, database: str) -> dict[str, object]:
-            return tasks.extract_table(dataset, table, database)
+        @task(outlets=[RAW_TABLES])
+        def extract_table(
+            table: str, dataset: str, database: str, mode: str, *, outlet_events: Any = None
+        ) -> dict[str, object]:
+            summary = tasks.extract_table(dataset, table, database, mode)
+            outlet_events[RAW_TABLES].add(config.raw_asset(dataset, table), extra=summary)
+            return summary
 
-        extract_table.partial(dataset="{{ params.dataset }}", database="{{ params.database }}").expand(table=names)
+        extract_table.partial(
+            dataset="{{ params.dataset }}", database="{{ params.database }}", mode="{{ params.extract_mode }}"
+        ).expand(table=names)
 
     @task.branch
     def choose_dbt_target(dbt_target: str) -> str:

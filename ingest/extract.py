@@ -96,6 +96,7 @@ class ExtractOptions:
     keep: int = 2  # full snapshots kept per table
     grace_seconds: float = DEFAULT_GRACE.total_seconds()  # superseded batches stay this long for readers
     lookback_seconds: float = 24 * 3600.0  # incremental: re-read this far behind a date/time watermark
+    compare_keys: bool = True  # incremental: key scans for late inserts and deletes (see extract_changes)
     reader: str = "auto"
     batch_rows: int = 65_536  # rows per read from MySQL
     row_group_rows: int = 262_144
@@ -412,8 +413,9 @@ def _write_batch(job: _Job, lake: Lake, table: Table, reader: str, folder: Path,
     rng = Condition.cursor_range(table, plan.low, plan.high)
     delta, in_mysql = None, None
     if plan.mode == "incremental":  # keys first: see extract_changes on why the order matters
-        in_mysql = changes.mysql_keys(reader, job.settings, job.database, table, job.options.batch_rows)
-        delta = changes.Changes(lake, job.contract.dataset, table, plan.low)
+        if job.options.compare_keys:
+            in_mysql = changes.mysql_keys(reader, job.settings, job.database, table, job.options.batch_rows)
+        delta = changes.Changes(lake, job.contract.dataset, table, plan.low, keys=job.options.compare_keys)
     job.progress(table.name, None, 0)
     read = written = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="count") as counter:

@@ -15,7 +15,9 @@ row and a tombstone in one batch: the row wins (the reader's rule). What this mo
 *update* stamped before the look-back window; a full snapshot (or a shorter cadence) repairs it.
 
 Cost: one scan of the primary key in MySQL and of the key columns in the lake per run, plus the
-window's rows (row groups pruned by their statistics); memory holds the two key sets.
+window's rows (row groups pruned by their statistics); memory holds the two key sets. Without the
+key comparison (`--no-compare-keys`) only 1 and 2 remain: cheaper, and blind to deletes and to
+late inserts stamped before the window.
 """
 
 from __future__ import annotations
@@ -64,11 +66,11 @@ def mysql_keys(reader: str, settings: MySQLSettings, database: str, table: Table
 class Changes:
     """The lake's side of one incremental extract: its live keys and the rows of its window."""
 
-    def __init__(self, lake: Lake, dataset: str, table: Table, low: object | None) -> None:
+    def __init__(self, lake: Lake, dataset: str, table: Table, low: object | None, *, keys: bool = True) -> None:
         self.table = table
         self.key = list(table.primary_key)
         self.schema = arrow_schema(table)
-        self.lake_keys = lakebatches.current_keys(lake, dataset, table.name).select(self.key)
+        self.lake_keys = lakebatches.current_keys(lake, dataset, table.name).select(self.key) if keys else None
         since = None if low is None or table.cursor is None else (table.cursor, low)
         window = lakebatches.read_current(lake, dataset, table.name, since=since)
         self.window = window.select(self.schema.names).cast(self.schema)
@@ -85,6 +87,7 @@ class Changes:
 
     def missing(self, in_mysql: pa.Table) -> pa.Table:
         """Keys MySQL has that neither the lake nor this batch's reads have."""
+        assert self.lake_keys is not None
         absent = in_mysql.join(self.lake_keys, keys=self.key, join_type="left anti", use_threads=False)
         if self.read_keys and absent.num_rows:
             seen = pa.concat_tables(self.read_keys)
@@ -93,6 +96,7 @@ class Changes:
 
     def deleted(self, in_mysql: pa.Table) -> pa.Table:
         """Keys the lake holds that MySQL no longer has."""
+        assert self.lake_keys is not None
         return self.lake_keys.join(in_mysql, keys=self.key, join_type="left anti", use_threads=False).select(self.key)
 
 

@@ -108,6 +108,10 @@ def extract(
     lookback: Annotated[
         str, typer.Option(help="Incremental: re-read rows stamped this long before the last watermark (late rows).")
     ] = "24h",
+    compare_keys: Annotated[
+        bool,
+        typer.Option(help="Incremental: compare key sets to catch deletes and late inserts (a key scan per run)."),
+    ] = True,
     reader: Annotated[str, typer.Option(help="auto (connectorx when exact), connectorx or pymysql.")] = "auto",
     batch_rows: Annotated[int, typer.Option(help="Rows fetched from MySQL at a time.")] = 65_536,
     row_group_rows: Annotated[int, typer.Option(help="Rows per Parquet row group.")] = 262_144,
@@ -135,6 +139,7 @@ def extract(
         keep=keep,
         grace_seconds=seconds(retention_grace, "--retention-grace"),
         lookback_seconds=seconds(lookback, "--lookback"),
+        compare_keys=compare_keys,
         reader=reader,
         batch_rows=batch_rows,
         row_group_rows=row_group_rows,

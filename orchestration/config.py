@@ -17,9 +17,13 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ingest import lake as lakes
 from ingest.settings import MySQLSettings, local_dir
+
+if TYPE_CHECKING:
+    from airflow.sdk import Asset
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +51,16 @@ def mysql_settings() -> MySQLSettings:
     )
 
 
-def lake_uri() -> str:
-    return os.environ.get("LAKEHOUSE_LAKE_URI") or f"file://{local_dir() / 'lake'}"
+def lake_uri(default: str | None = None) -> str:
+    """The lake, by the one rule every module and dbt apply (`ingest.lake.resolve_lake_uri`)."""
+    return lakes.resolve_lake_uri(os.environ.get("LAKEHOUSE_LAKE_URI") or default)
+
+
+def raw_asset(dataset: str, table: str, lake: str | None = None) -> Asset:
+    """The Airflow asset of one raw table: its folder in the lake."""
+    from airflow.sdk import Asset
+
+    return Asset(name=f"raw.{dataset}.{table}", uri=f"{lake or lake_uri()}/raw/{dataset}/{table}")
 
 
 @contextmanager
@@ -92,7 +104,8 @@ def thrift_setting(field: str) -> str:
 
 def dbt_env() -> dict[str, str]:
     """Environment for dbt tasks: absolute state paths (Cosmos runs dbt from a temporary copy)."""
-    return {"LAKEHOUSE_LOCAL_DIR": str(local_dir()), "LAKEHOUSE_LAKE_URI": lake_uri(), "DO_NOT_TRACK": "1"}
+    lake = lakes.location_setting(lakes.parse_lake(lake_uri()))  # a plain path for dbt's Jinja
+    return {"LAKEHOUSE_LOCAL_DIR": str(local_dir()), "LAKEHOUSE_LAKE_URI": lake, "DO_NOT_TRACK": "1"}
 
 
 def source_dir(param: str | None) -> Path:

@@ -89,7 +89,14 @@ def extract_table(dataset: str, table: str, database: str | None = None, mode: s
             [result] = extract_dataset(contract_for(dataset), config.mysql_settings(), config.lake_uri(), options)
     except (ContractError, LakeError, ExtractError) as exc:
         raise PipelineDataError(str(exc)) from exc
-    summary = {"table": table, "status": result.status, "batch": result.batch, "rows": result.rows}
+    summary = {
+        "table": table,
+        "mode": result.mode,
+        "status": result.status,
+        "batch": result.batch,
+        "rows": result.rows,
+        "deleted": result.deleted,
+    }
     log.info("extracted %s", summary)
     return summary
 

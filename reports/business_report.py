@@ -86,7 +86,11 @@ def _local_dir() -> Path:
 
 
 def default_lake_uri() -> str:
-    """`LAKEHOUSE_LAKE_URI`, else `file://<LAKEHOUSE_LOCAL_DIR or <repo>/.local>/lake`."""
+    """`ingest.lake.default_lake_uri()` (the project's one rule) when the package is here; on a
+    cluster, where this file runs alone, `LAKEHOUSE_LAKE_URI` (the DAG always passes --lake)."""
+    lake = _ingest_lake()
+    if lake is not None:
+        return str(lake.default_lake_uri())
     return os.environ.get("LAKEHOUSE_LAKE_URI") or (_local_dir() / "lake").resolve().as_uri()
 
 
@@ -98,6 +102,13 @@ def normalize_lake_uri(uri: str) -> str:
     if uri.startswith(("gs://", "file://")):
         return uri.rstrip("/")
     return Path(uri).expanduser().resolve().as_uri()
+
+
+def spark_location(lake_uri: str) -> str:
+    """The lake as Hadoop wants it: `file://` and the plain path (no percent escapes), or gs://."""
+    if lake_uri.startswith("file://"):
+        return "file://" + unquote(urlsplit(lake_uri).path)
+    return lake_uri
 
 
 # -- Spark ---------------------------------------------------------------------------------
@@ -134,7 +145,7 @@ def _register_marts(spark: SparkSession, lake_uri: str) -> None:
     from pyspark.errors import AnalysisException
 
     for model in MARTS:
-        path = f"{lake_uri}/lakehouse/{model}"
+        path = f"{spark_location(lake_uri)}/lakehouse/{model}"
         try:
             frame = spark.read.parquet(path)
         except AnalysisException as exc:  # the folder does not exist, or holds no Parquet
@@ -616,9 +627,9 @@ def upload_report(lake_uri: str, files: Sequence[Path], spark: SparkSession | No
     jvm: Any = spark.sparkContext._jvm
     hadoop_path = jvm.org.apache.hadoop.fs.Path
     for path in files:
-        target = hadoop_path(f"{lake_uri}/reports/{path.name}")
+        target = hadoop_path(f"{spark_location(lake_uri)}/reports/{path.name}")
         filesystem = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[union-attr]
-        filesystem.copyFromLocalFile(False, True, hadoop_path(path.resolve().as_uri()), target)
+        filesystem.copyFromLocalFile(False, True, hadoop_path(f"file://{path.resolve()}"), target)
 
 
 def build_report(lake_uri: str, out_dir: Path | None = None) -> Path:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -119,6 +120,16 @@ def test_late_rows_a_row_at_the_watermark_and_a_delete_all_reach_the_lake(
     again = incremental(mysql_settings, lake, accounts)
     assert (again.status, again.rows, again.deleted) == ("unchanged", 0, 0)  # the window re-read, nothing new
     assert len(lakebatches.committed_batches(lake, "shop", "accounts")) == 2
+
+    # The README's DuckDB recipe applies the same rule.
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    recipe = readme.split("DuckDB:\n\n```sql\n", 1)[1].split("```", 1)[0]
+    folder = str(tmp_path / "lake" / "raw" / "shop" / "accounts")
+    recipe = recipe.replace("LAKE/raw/tpch/orders", folder).replace("o_orderkey", "id")
+    rows = duckdb.connect().execute(recipe + " order by id").fetchall()
+    assert [dict(zip(("id", "balance", "note", "updated_at"), r, strict=True)) for r in rows] == in_mysql(
+        mysql_settings, accounts
+    )
 
 
 def test_a_table_with_no_committed_batch_is_an_error_not_an_empty_table(tmp_path: Path) -> None:
