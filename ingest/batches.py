@@ -84,6 +84,18 @@ class Watermark(BaseModel):
     high: str | None
 
 
+class BinlogPosition(BaseModel):
+    """A position in the server's binary log (change data capture): the file and the offset in it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    position: int
+
+    def key(self) -> tuple[str, int]:
+        return self.file, self.position  # file names end in a zero-padded sequence number
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -105,6 +117,7 @@ class Manifest(BaseModel):
     files: list[FileEntry]
     columns: list[ColumnEntry]
     watermark: Watermark | None
+    binlog: BinlogPosition | None = None  # cdc: the log position this batch brings the table to
 
     def to_json(self) -> builtins.bytes:
         """One line of JSON, so Spark's default (JSON Lines) reader reads a manifest as one row."""

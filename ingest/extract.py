@@ -40,17 +40,18 @@ from pymysql.connections import Connection
 
 from ingest import batches as lakebatches
 from ingest import extract_audit as audit
+from ingest import extract_cdc as cdc
 from ingest import extract_changes as changes
 from ingest import failpoints
 from ingest import lake as lakes
-from ingest.batches import DEFAULT_GRACE, MANIFEST, ColumnEntry, FileEntry, Manifest, Watermark
+from ingest.batches import DEFAULT_GRACE, MANIFEST, BinlogPosition, ColumnEntry, FileEntry, Manifest, Watermark
 from ingest.contract import Contract, ContractError, SqlType, Table
 from ingest.lake import Lake, LakeError
 from ingest.mysql import MySQLUnavailable, connect, quote_identifier
 from ingest.mysql_arrow import READERS, Condition, ReadError, arrow_schema, pick_reader, read_batches
 from ingest.settings import MySQLSettings
 
-Mode = Literal["full", "incremental"]
+Mode = Literal["full", "incremental", "cdc"]
 STOP_AT = "LAKEHOUSE_EXTRACT_STOP_AT"
 
 # MySQL's DATA_TYPE values each contract type may be stored as.
@@ -325,22 +326,27 @@ class _Job:
 
 @dataclass
 class _Plan:
-    """What one table's batch reads: its mode, the cursor range (both bounds inclusive), a note."""
+    """What one table's batch reads: its mode, the cursor range (both bounds inclusive) or the
+    binlog range (cdc: from the newest batch's position to the server's when the run started)."""
 
-    mode: Mode
+    mode: Literal["full", "incremental"]
     low: object | None = None
     high: object | None = None
     note: str = ""
+    binlog_start: BinlogPosition | None = None
+    binlog_end: BinlogPosition | None = None
 
     def marks(self, table: Table) -> tuple[str | None, str | None, str | None]:
         encode = [None if v is None else encode_value(v) for v in (self.low, self.high)]
         return table.cursor, encode[0], encode[1]
 
 
-def _plan(job: _Job, lake: Lake, table: Table) -> _Plan:
-    """Full, or incremental from the latest committed watermark minus the look-back."""
+def _plan(job: _Job, lake: Lake, table: Table, conn: Connection) -> _Plan:  # type: ignore[type-arg]
+    """Full; incremental from the latest committed watermark minus the look-back; or cdc."""
     if job.options.mode == "full":
         return _Plan("full")
+    if job.options.mode == "cdc":
+        return _plan_cdc(job, lake, table, conn)
     if table.cursor is None or not table.primary_key:
         return _Plan("full", note=f"no {'cursor column' if table.cursor is None else 'primary key'}: full snapshot")
     current = lakebatches.current_batches(lake, job.contract.dataset, table.name)
@@ -351,6 +357,23 @@ def _plan(job: _Job, lake: Lake, table: Table) -> _Plan:
         return _Plan("incremental", note="no watermark yet: reads every row")
     high = decode_value(marks[-1].high, table.column(table.cursor).type)
     return _Plan("incremental", low=changes.low_bound(high, job.options.lookback_seconds))
+
+
+def _plan_cdc(job: _Job, lake: Lake, table: Table, conn: Connection) -> _Plan:  # type: ignore[type-arg]
+    """From the newest committed batch's binlog position to the end of the log now; a first run (or
+    a purged position) is a full snapshot that records the position taken before its read."""
+    if not table.primary_key:
+        return _Plan("full", note="no primary key: full snapshot")
+    cdc.check_server(conn)
+    end = cdc.current_position(conn)
+    current = lakebatches.current_batches(lake, job.contract.dataset, table.name)
+    positions = [b.manifest.binlog for b in current if b.manifest.binlog is not None]
+    if not positions:
+        return _Plan("full", note="first cdc extract: full snapshot", binlog_end=end)
+    if not cdc.still_available(conn, positions[-1]):
+        note = f"binlog file {positions[-1].file} was purged: full snapshot"
+        return _Plan("full", note=note, binlog_end=end)
+    return _Plan("incremental", note="binlog", binlog_start=positions[-1], binlog_end=end)
 
 
 def _clean(lake: Lake, staging: Path, dataset: str, table: str) -> None:
@@ -398,7 +421,22 @@ def _manifest(
             for c, f in zip(table.columns, schema, strict=True)
         ],
         watermark=watermark,
+        binlog=plan.binlog_end,
     )
+
+
+def _write_binlog(job: _Job, table: Table, writer: PartWriter, plan: _Plan) -> _Written:
+    """A cdc batch: each changed key's final image, and tombstones for deleted keys."""
+    assert plan.binlog_start is not None and plan.binlog_end is not None
+    final, events = cdc.changes(job.settings, job.database, table, plan.binlog_start, plan.binlog_end)
+    written = 0
+    for batch in cdc.as_batches(table, final):
+        writer.add(changes.as_rows(batch, writer.schema))
+        written += batch.num_rows
+        job.progress(table.name, None, batch.num_rows)
+    gone = cdc.deleted_keys(table, final)
+    writer.add(changes.tombstones(gone, writer.schema))
+    return _Written(writer.finish(), written, gone.num_rows, events)
 
 
 def _write_batch(job: _Job, lake: Lake, table: Table, reader: str, folder: Path, plan: _Plan) -> _Written:
@@ -410,6 +448,8 @@ def _write_batch(job: _Job, lake: Lake, table: Table, reader: str, folder: Path,
     folder.mkdir(parents=True)
     schema = changes.file_schema(table)
     writer = PartWriter(folder, schema, job.options)
+    if plan.binlog_start is not None:
+        return _write_binlog(job, table, writer, plan)
     rng = Condition.cursor_range(table, plan.low, plan.high)
     delta, in_mysql = None, None
     if plan.mode == "incremental":  # keys first: see extract_changes on why the order matters
@@ -472,9 +512,12 @@ def _extract(job: _Job, table: Table, lake: Lake, conn: Connection) -> TableResu
     _clean(lake, lakes.staging_root(lake) / dataset / table.name, dataset, table.name)
     check_source(conn, job.database, table)
     reader = pick_reader(job.options.reader, table, job.settings)
-    plan = _plan(job, lake, table)
+    plan = _plan(job, lake, table, conn)
     plan.high = _high(conn, job.database, table)
-    result = TableResult(table.name, plan.mode, "unchanged", reader=reader, note=plan.note)
+    if plan.binlog_start is not None:
+        reader = "binlog"
+    mode = "cdc" if reader == "binlog" else plan.mode
+    result = TableResult(table.name, mode, "unchanged", reader=reader, note=plan.note)
     return _commit_batch(job, table, lake, conn, result, plan)
 
 
@@ -535,6 +578,9 @@ def checkpoint(step: str) -> None:
 
 # -- the whole dataset -------------------------------------------------------------------
 
+# Failures that are one table's and say what to do; anything else is reported with its type.
+EXPECTED = (ExtractError, ReadError, LakeError, MySQLUnavailable, ContractError, OSError, cdc.CdcUnavailable)
+
 
 def _selected(contract: Contract, names: list[str] | None) -> list[Table]:
     if not names:
@@ -543,8 +589,8 @@ def _selected(contract: Contract, names: list[str] | None) -> list[Table]:
 
 
 def _validate(options: ExtractOptions) -> None:
-    if options.mode not in ("full", "incremental"):
-        raise ExtractError(f"--mode must be full or incremental, not {options.mode!r}")
+    if options.mode not in ("full", "incremental", "cdc"):
+        raise ExtractError(f"--mode must be full, incremental or cdc, not {options.mode!r}")
     if options.reader not in READERS:
         raise ExtractError(f"--reader must be one of {', '.join(READERS)}, not {options.reader!r}")
     for name in ("workers", "keep", "batch_rows", "row_group_rows", "max_file_bytes"):
@@ -585,7 +631,7 @@ def extract_dataset(
         for name, future in futures.items():
             try:
                 results[name] = future.result()
-            except (ExtractError, ReadError, LakeError, MySQLUnavailable, ContractError, OSError) as exc:
+            except EXPECTED as exc:
                 errors[name] = str(exc)
             except pymysql.err.MySQLError as exc:
                 errors[name] = f"MySQL error {exc}"

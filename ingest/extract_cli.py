@@ -97,7 +97,8 @@ def extract(
         str,
         typer.Option(
             help="full: a new snapshot batch; incremental: changed rows since the last batch (look-back window, "
-            "new keys and deletes by comparing key sets)."
+            "new keys and deletes by comparing key sets); cdc: every change since the last batch, from the "
+            "server's binary log."
         ),
     ] = "full",
     workers: Annotated[int, typer.Option(help="Tables extracted at the same time.")] = 2,
@@ -129,12 +130,12 @@ def extract(
     STORAGE_EMULATOR_HOST points the same client at an emulator.
     """
     contract = resolve_contract(dataset, contract_file)
-    if mode not in ("full", "incremental"):
-        fail(f"--mode must be full or incremental, not {mode!r}", 2)
+    if mode not in ("full", "incremental", "cdc"):
+        fail(f"--mode must be full, incremental or cdc, not {mode!r}", 2)
     options = ExtractOptions(
         database=database,
         tables=[t.strip() for t in tables.split(",") if t.strip()] if tables else None,
-        mode="full" if mode == "full" else "incremental",
+        mode="cdc" if mode == "cdc" else "full" if mode == "full" else "incremental",
         workers=workers,
         keep=keep,
         grace_seconds=seconds(retention_grace, "--retention-grace"),

@@ -168,7 +168,8 @@ def read_connectorx(
         raise ReadError(f"table {table.name}: connectorx failed: {_scrub(str(exc), settings)}") from None
 
 
-def _column_array(values: Sequence[object], field: pa.Field) -> pa.Array:
+def column_array(values: Sequence[object], field: pa.Field) -> pa.Array:
+    """Python values (as pymysql and the binlog reader return them) as an Arrow array of the field's type."""
     if pa.types.is_boolean(field.type):
         return pa.array(values, type=pa.int8()).cast(pa.bool_())
     return pa.array(values, type=field.type)  # naive datetimes are taken as UTC, as stored
@@ -193,7 +194,7 @@ def read_pymysql(
             while rows := cursor.fetchmany(batch_rows):
                 columns = list(zip(*rows, strict=True))
                 try:
-                    arrays = [_column_array(columns[i], field) for i, field in enumerate(schema)]
+                    arrays = [column_array(columns[i], field) for i, field in enumerate(schema)]
                 except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
                     raise ReadError(f"table {table.name}: a value does not fit the contract: {exc}") from exc
                 batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
