@@ -74,7 +74,7 @@ def changes(
     from pymysqlreplication import BinLogStreamReader
     from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
-    connection = {"host": settings.host, "port": settings.port, "user": settings.user, "passwd": settings.password}
+    connection = {"host": settings.host, "port": settings.port, "user": settings.user, "password": settings.password}
     if settings.unix_socket:
         connection["unix_socket"] = settings.unix_socket
     stream = BinLogStreamReader(

@@ -6,7 +6,8 @@
 #   scripts/mysql-local.sh stop
 #   scripts/mysql-local.sh status
 #
-# The private server listens on 127.0.0.1 only, allows LOAD DATA LOCAL, and keeps its data in
+# The private server listens on 127.0.0.1 only, allows LOAD DATA LOCAL, keeps a row-based binary
+# log (for `ingest extract --mode cdc`; 3 days of it) and keeps its data in
 # $LAKEHOUSE_LOCAL_DIR/mysql (default <repo>/.local/mysql). root has no password: it is for a laptop or CI.
 set -euo pipefail
 
@@ -51,7 +52,7 @@ start() {
     echo "LAKEHOUSE_MYSQL_URL at a running server: mysql://user:password@host:port" >&2
     exit 1
   }
-  mkdir -p "$base/data" "$base/run" "$base/tmp"
+  mkdir -p "$base/data" "$base/run" "$base/tmp" "$base/binlog"
   cat > "$base/my.cnf" <<CNF
 [mysqld]
 datadir=$base/data
@@ -66,6 +67,12 @@ innodb_buffer_pool_size=512M
 innodb_log_file_size=256M
 max_allowed_packet=256M
 log-error=$base/mysqld.log
+server-id=1
+log-bin=$base/binlog/mysql-bin
+binlog-format=ROW
+binlog-row-image=FULL
+binlog-row-metadata=FULL
+binlog-expire-logs-seconds=259200
 CNF
   user_opt=()
   [[ "$(id -u)" == 0 ]] && user_opt=(--user=root)
