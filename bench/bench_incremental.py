@@ -10,6 +10,8 @@ data), lineitem with an `l_updated_at DATETIME(6)` column (indexed) as its curso
    - ours, incremental: look-back window + key-set comparison (what `--mode incremental` does);
    - ours, incremental --no-compare-keys: the window only (blind to deletes and late inserts);
    - ours, full: a new snapshot (what a user does without incremental extracts);
+   - ours, cdc: the changes from the server's binary log (when the server has one: point
+     LAKEHOUSE_MYSQL_URL at the private server of `scripts/mysql-local.sh`, which logs rows);
    - ceiling: connectorx reading just the changed rows (`l_updated_at >= window`) into Parquet;
 3. dbt: `dbt run --select fct_order_lines` incremental (rebuilds the changed months) vs
    `--full-refresh`, after the incremental extract.
@@ -102,6 +104,17 @@ def setup(settings: MySQLSettings, scale: float) -> str:
     return database
 
 
+def has_binlog(settings: MySQLSettings) -> bool:
+    conn = connect(settings)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT @@log_bin, @@binlog_format")
+            row = cursor.fetchone()
+    finally:
+        conn.close()
+    return row is not None and str(row[0]) in ("1", "ON") and str(row[1]) == "ROW"
+
+
 def change(settings: MySQLSettings, database: str) -> None:
     now = dt.datetime(2024, 1, 2)
     late = now - dt.timedelta(days=7)
@@ -159,8 +172,10 @@ def main() -> None:
     database = setup(settings, args.scale)
     base = WORK / "lake-base"
     shutil.rmtree(WORK, ignore_errors=True)
+    binlog = has_binlog(settings)
     with console.status("full snapshot of every table (the lake's starting state)"):
-        extract_dataset(contract, settings, base.as_uri(), ExtractOptions(database=database, workers=2))
+        start = ExtractOptions(database=database, workers=2, mode="cdc" if binlog else "full")
+        extract_dataset(contract, settings, base.as_uri(), start)
     dbt(base)  # fct_order_lines built once, so the next run can be incremental
     change(settings, database)
     rows: list[Row] = []
@@ -169,6 +184,10 @@ def main() -> None:
         ("ours: incremental --no-compare-keys", {"mode": "incremental", "compare_keys": False}, WORK / "lake-1"),
         ("ours: full snapshot", {"mode": "full"}, WORK / "lake-2"),
     ]
+    if binlog:
+        contenders.append(("ours: cdc (binary log)", {"mode": "cdc"}, WORK / "lake-3"))
+    else:
+        console.print("cdc: not measured, the server has no row-based binary log (see the docstring)")
     for _, _, lake in contenders[1:]:
         shutil.copytree(base, lake)  # every contender starts from the same lake state
     for label, options, lake in contenders:

@@ -101,8 +101,8 @@ THRIFT_ENV = {
         "tpch_scale": Param(0.01, type="number", description="TPC-H scale factor when the CSV files are generated"),
         "extract_mode": Param(
             "incremental",
-            enum=["incremental", "full"],
-            description="incremental: what changed since the last batch (the first is a snapshot); full: a snapshot",
+            enum=["incremental", "full", "cdc"],
+            description="incremental: changes since the last batch (the first is a snapshot); full; cdc: the binlog",
         ),
         "dbt_target": Param("local", enum=["local", "thrift"], description="dbt target: Spark session or Thrift"),
     },
