@@ -146,6 +146,18 @@ def new_batch_id(now: datetime | None = None) -> str:
     return f"{moment.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
 
 
+def next_batch_id(existing: list[Batch], now: datetime | None = None) -> str:
+    """A new id that sorts after every existing batch of the table, even when this machine's clock
+    is behind the one that wrote the newest batch (readers order batches by id)."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    if existing:
+        newest = max(b.id for b in existing).split("-", 1)[0]
+        moment = max(
+            moment, datetime.strptime(newest, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC) + timedelta(microseconds=1)
+        )
+    return new_batch_id(moment)
+
+
 def table_prefix(dataset: str, table: str) -> str:
     return f"raw/{dataset}/{table}"
 
@@ -237,7 +249,16 @@ def read_current(
     rows = rows.filter(pc.invert(rows[DELETED]))
     if key and len(batches) > 1:  # only the newest version of each key, if it is not a tombstone
         rows = rows.join(current_keys(lake, dataset, table, batches), keys=[*key, RANK], join_type="left semi")
+        rows = _one_per_key(rows, key)
     return rows.select(wanted)
+
+
+def _one_per_key(rows: pa.Table, key: list[str]) -> pa.Table:
+    """One row per key even if a batch holds a key twice (a key renamed between an incremental's
+    key scan and its read, to a value MySQL's collation equates with the old one)."""
+    numbered = rows.append_column("_lh_row", pa.array(range(rows.num_rows), pa.int64()))
+    firsts = numbered.group_by(key, use_threads=False).aggregate([("_lh_row", "min")])["_lh_row_min"]
+    return rows.take(firsts) if len(firsts) < rows.num_rows else rows
 
 
 def current_keys(lake: Lake | str, dataset: str, table: str, batches: list[Batch] | None = None) -> pa.Table:
@@ -304,9 +325,15 @@ def _groups_since(parquet: pq.ParquetFile, since: tuple[str, object] | None) -> 
 
 
 def _at_least(maximum: object, value: object) -> bool:
+    if (
+        isinstance(maximum, datetime)
+        and isinstance(value, datetime)
+        and (maximum.tzinfo is None) != (value.tzinfo is None)
+    ):
+        maximum, value = (x if x.tzinfo else x.replace(tzinfo=UTC) for x in (maximum, value))  # naive = UTC
     try:
         return bool(maximum >= value)  # type: ignore[operator]
-    except TypeError:  # e.g. an aware timestamp against a naive one: read the group
+    except TypeError:  # values that do not compare: read the group
         return True
 
 

@@ -153,7 +153,7 @@ def decode_value(text: str, sql_type: SqlType) -> object:
     if base == "DECIMAL":
         return Decimal(text)
     if base == "DOUBLE":
-        return Decimal(text)  # bound exactly as written; MySQL compares it numerically
+        return float(text)  # str(float) round-trips exactly
     if base == "DATE":
         return date.fromisoformat(text)
     if base in ("DATETIME", "TIMESTAMP"):
@@ -335,6 +335,7 @@ class _Plan:
     note: str = ""
     binlog_start: BinlogPosition | None = None
     binlog_end: BinlogPosition | None = None
+    log: cdc.LogChanges | None = None  # cdc: what the log holds between the two positions
 
     def marks(self, table: Table) -> tuple[str | None, str | None, str | None]:
         encode = [None if v is None else encode_value(v) for v in (self.low, self.high)]
@@ -352,11 +353,19 @@ def _plan(job: _Job, lake: Lake, table: Table, conn: Connection) -> _Plan:  # ty
     current = lakebatches.current_batches(lake, job.contract.dataset, table.name)
     if not current or current[-1].manifest.format_version < lakebatches.FORMAT_VERSION:
         return _Plan("full", note="first extract (or an older lake format): full snapshot")
+    if _changed_contract(current[-1].manifest, table):
+        return _Plan("full", note="the contract changed since the last batch: full snapshot")
     marks = [b.manifest.watermark for b in current if b.manifest.watermark is not None]
     if not marks or marks[-1].column != table.cursor or marks[-1].high is None:
         return _Plan("incremental", note="no watermark yet: reads every row")
     high = decode_value(marks[-1].high, table.column(table.cursor).type)
     return _Plan("incremental", low=changes.low_bound(high, job.options.lookback_seconds))
+
+
+def _changed_contract(manifest: Manifest, table: Table) -> bool:
+    """Whether the table's columns, types or key differ from what the lake's batches hold."""
+    held = [(c.name, c.type) for c in manifest.columns]
+    return held != [(c.name, str(c.type)) for c in table.columns] or manifest.primary_key != table.primary_key
 
 
 def _plan_cdc(job: _Job, lake: Lake, table: Table, conn: Connection) -> _Plan:  # type: ignore[type-arg]
@@ -373,7 +382,10 @@ def _plan_cdc(job: _Job, lake: Lake, table: Table, conn: Connection) -> _Plan:  
     if not cdc.still_available(conn, positions[-1]):
         note = f"binlog file {positions[-1].file} was purged: full snapshot"
         return _Plan("full", note=note, binlog_end=end)
-    return _Plan("incremental", note="binlog", binlog_start=positions[-1], binlog_end=end)
+    log = cdc.changes(job.settings, job.database, table, positions[-1], end)
+    if log.replaced is not None:
+        return _Plan("full", note=f"replaced by {log.replaced}: full snapshot", binlog_end=end)
+    return _Plan("incremental", note="binlog", binlog_start=positions[-1], binlog_end=end, log=log)
 
 
 def _clean(lake: Lake, staging: Path, dataset: str, table: str) -> None:
@@ -427,16 +439,15 @@ def _manifest(
 
 def _write_binlog(job: _Job, table: Table, writer: PartWriter, plan: _Plan) -> _Written:
     """A cdc batch: each changed key's final image, and tombstones for deleted keys."""
-    assert plan.binlog_start is not None and plan.binlog_end is not None
-    final, events = cdc.changes(job.settings, job.database, table, plan.binlog_start, plan.binlog_end)
-    written = 0
+    assert plan.log is not None
+    final, written = plan.log.final, 0
     for batch in cdc.as_batches(table, final):
         writer.add(changes.as_rows(batch, writer.schema))
         written += batch.num_rows
         job.progress(table.name, None, batch.num_rows)
     gone = cdc.deleted_keys(table, final)
     writer.add(changes.tombstones(gone, writer.schema))
-    return _Written(writer.finish(), written, gone.num_rows, events)
+    return _Written(writer.finish(), written, gone.num_rows, plan.log.events)
 
 
 def _write_batch(job: _Job, lake: Lake, table: Table, reader: str, folder: Path, plan: _Plan) -> _Written:
@@ -531,7 +542,7 @@ def _commit_batch(
 ) -> TableResult:
     """Write the batch in staging, reconcile, write its manifest, publish, audit, apply retention."""
     dataset, started = job.contract.dataset, datetime.now(UTC)
-    batch_id = lakebatches.new_batch_id(started)
+    batch_id = lakebatches.next_batch_id(lakebatches.committed_batches(lake, dataset, table.name), started)
     marks = plan.marks(table)
     extract_id = audit.start(conn, run_id=job.run_id, dataset=dataset, database=job.database, table=table.name,
                              lake_uri=lake.uri, batch_id=batch_id, mode=plan.mode, reader=result.reader,
@@ -540,7 +551,14 @@ def _commit_batch(
     try:
         assert result.reader is not None
         written = _write_batch(job, lake, table, result.reader, folder, plan)
-        if plan.mode == "incremental" and not written.rows and not written.deleted:
+        moved_on = (
+            plan.binlog_start is not None
+            and plan.binlog_end is not None
+            and (
+                plan.binlog_end.file != plan.binlog_start.file  # keep a quiet table's position in a file not purged
+            )
+        )
+        if plan.mode == "incremental" and not written.rows and not written.deleted and not moved_on:
             shutil.rmtree(folder, ignore_errors=True)
             audit.finish(conn, extract_id, status="unchanged", source_rows=written.source_rows)
             result.note, result.watermark, result.source_rows = "nothing new", marks[1], written.source_rows

@@ -9,7 +9,13 @@ read. Each later batch holds, for every key the log shows changed between the po
 the newest batch and the server's position when the run started, its final image (or a tombstone
 for a delete; an update that changes the key is a tombstone plus a row). Replaying events the
 snapshot already saw is harmless: a key's final image in the log is its state at the end position,
-and readers keep the newest version of each key. The end position goes into the batch's manifest,
+and readers keep the newest version of each key. On MariaDB the snapshot's position is the one
+InnoDB reports for a consistent snapshot (`binlog_snapshot_file/position`): every transaction
+before it is visible to the read, even one whose binlog write raced its commit.
+
+A statement that replaces the table's rows without row events, such as the loader's `RENAME TABLE`
+swap, `TRUNCATE`, `DROP`/`CREATE` or `ALTER` naming the table, cannot be replayed: the run then
+takes a full snapshot and says why. The end position goes into the batch's manifest,
 so it moves only with a committed batch: exactly once per committed batch. Unlike the look-back
 mode, this sees every update whatever its stamp, and costs one pass over the log since the last
 batch (no scan of the table). If the server has purged the log file a position needs, the run
@@ -18,8 +24,10 @@ takes a full snapshot instead and says so.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 from pymysql.connections import Connection
@@ -51,8 +59,17 @@ def check_server(conn: Connection) -> None:  # type: ignore[type-arg]
 
 
 def current_position(conn: Connection) -> BinlogPosition:  # type: ignore[type-arg]
-    """Where the binary log ends now (a transaction boundary)."""
+    """Where the binary log ends now, at a transaction boundary that a read started afterwards
+    sees whole (MariaDB: the position of a consistent snapshot; MySQL: SHOW MASTER STATUS)."""
     with conn.cursor() as cursor:
+        cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        cursor.execute("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'")
+        status = {str(name).lower(): value for name, value in cursor.fetchall()}
+        cursor.execute("COMMIT")
+        if status.get("binlog_snapshot_file"):
+            return BinlogPosition(
+                file=str(status["binlog_snapshot_file"]), position=int(status["binlog_snapshot_position"])
+            )
         cursor.execute("SHOW MASTER STATUS")
         row = cursor.fetchone()
     if not row:
@@ -67,11 +84,29 @@ def still_available(conn: Connection, position: BinlogPosition) -> bool:  # type
         return position.file in {str(row[0]) for row in cursor.fetchall()}
 
 
+@dataclass
+class LogChanges:
+    """What the log says happened to one table between two positions."""
+
+    final: dict[tuple[object, ...], dict[str, object] | None] = field(default_factory=dict)  # None: deleted
+    events: int = 0  # row images read
+    replaced: str | None = None  # a statement that replaced the rows without row events
+
+
+_DDL = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(rename|truncate|drop|create|alter|load)\b", re.IGNORECASE | re.DOTALL)
+
+
+def _names_table(query: str, table: str) -> bool:
+    """Whether a DDL statement names the table (quoted or not; a longer name does not count)."""
+    return re.search(rf"(?<![\w$])`?{re.escape(table)}`?(?![\w$])", query, re.IGNORECASE) is not None
+
+
 def changes(
     settings: MySQLSettings, database: str, table: Table, start: BinlogPosition, end: BinlogPosition
-) -> tuple[dict[tuple[object, ...], dict[str, object] | None], int]:
-    """Each changed key's final image (None: deleted) between two positions, and the row events read."""
+) -> LogChanges:
+    """Each changed key's final image between two positions (or the statement that replaced the rows)."""
     from pymysqlreplication import BinLogStreamReader
+    from pymysqlreplication.event import QueryEvent
     from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
     connection = {"host": settings.host, "port": settings.port, "user": settings.user, "password": settings.password}
@@ -84,20 +119,26 @@ def changes(
         log_file=start.file,
         log_pos=start.position,
         blocking=False,
-        only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent],
+        only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, QueryEvent],
         only_schemas=[database],
         only_tables=[table.name],
         enable_logging=False,
     )
     key = list(table.primary_key)
-    final: dict[tuple[object, ...], dict[str, object] | None] = {}
-    events = 0
+    found = LogChanges()
+    final = found.final
     try:
         for event in stream:
             if (stream.log_file, event.packet.log_pos) > end.key():
                 break  # past the end position fixed when the run started
+            if isinstance(event, QueryEvent):
+                query = str(event.query)
+                if _DDL.match(query) and _names_table(query, table.name):
+                    found.replaced = f"`{' '.join(query.split())[:120]}` at {stream.log_file}:{event.packet.log_pos}"
+                    break
+                continue
             for row in event.rows:
-                events += 1
+                found.events += 1
                 if isinstance(event, WriteRowsEvent):
                     final[tuple(row["values"][k] for k in key)] = row["values"]
                 elif isinstance(event, DeleteRowsEvent):
@@ -110,7 +151,7 @@ def changes(
                     final[after] = row["after_values"]
     finally:
         stream.close()
-    return final, events
+    return found
 
 
 def as_batches(table: Table, final: dict[tuple[object, ...], dict[str, object] | None]) -> Iterator[pa.RecordBatch]:

@@ -26,6 +26,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest import batches as lakebatches
 from ingest.batches import DELETED
@@ -71,9 +72,11 @@ class Changes:
         self.key = list(table.primary_key)
         self.schema = arrow_schema(table)
         self.lake_keys = lakebatches.current_keys(lake, dataset, table.name).select(self.key) if keys else None
+        if isinstance(low, dt.datetime) and low.tzinfo is None:
+            low = low.replace(tzinfo=dt.UTC)  # the files hold UTC instants (see mysql_arrow)
         since = None if low is None or table.cursor is None else (table.cursor, low)
         window = lakebatches.read_current(lake, dataset, table.name, since=since)
-        self.window = window.select(self.schema.names).cast(self.schema)
+        self.window = null_safe(window.select(self.schema.names).cast(self.schema))
         self.read_keys: list[pa.Table] = []
 
     def unchanged_dropped(self, batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -82,8 +85,13 @@ class Changes:
         self.read_keys.append(rows.select(self.key))
         if not self.window.num_rows or not rows.num_rows:
             return batch
-        fresh = rows.join(self.window, keys=self.schema.names, join_type="left anti", use_threads=False)
-        return fresh.select(self.schema.names).combine_chunks().to_batches()[0] if fresh.num_rows else batch.slice(0, 0)
+        compared = null_safe(rows).append_column("_lh_index", pa.array(range(rows.num_rows), pa.int64()))
+        names = [n for n in compared.column_names if n != "_lh_index"]
+        fresh = compared.join(self.window, keys=names, join_type="left anti", use_threads=False)
+        if not fresh.num_rows:
+            return batch.slice(0, 0)
+        kept = pc.sort_indices(fresh["_lh_index"])  # keep MySQL's order: take the rows in index order
+        return batch.take(fresh["_lh_index"].combine_chunks().take(kept))
 
     def missing(self, in_mysql: pa.Table) -> pa.Table:
         """Keys MySQL has that neither the lake nor this batch's reads have."""
@@ -98,6 +106,31 @@ class Changes:
         """Keys the lake holds that MySQL no longer has."""
         assert self.lake_keys is not None
         return self.lake_keys.join(in_mysql, keys=self.key, join_type="left anti", use_threads=False).select(self.key)
+
+
+def null_safe(rows: pa.Table) -> pa.Table:
+    """The rows made comparable by a join: a join never matches NULL with NULL, so each nullable
+    column's NULLs are replaced by a filler and flagged in a column of their own."""
+    columns, names = [], []
+    for name, column in zip(rows.column_names, rows.columns, strict=True):
+        if column.null_count:
+            columns += [pc.fill_null(column, _filler(column.type)), pc.is_null(column)]
+            names += [name, f"{name}__is_null"]
+        else:
+            columns += [column, pa.array([False] * rows.num_rows, pa.bool_())]
+            names += [name, f"{name}__is_null"]
+    return pa.table(columns, names=names)
+
+
+def _filler(kind: pa.DataType) -> pa.Scalar:
+    """Any value of the type (the `__is_null` flag tells it apart from a real one)."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pa.scalar("", kind)
+    if pa.types.is_boolean(kind):
+        return pa.scalar(False)
+    if pa.types.is_date32(kind):
+        return pa.scalar(0, pa.int32()).cast(kind)
+    return pa.scalar(0, pa.int64()).cast(kind)
 
 
 def fetch_rows(

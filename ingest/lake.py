@@ -85,7 +85,7 @@ def parse_lake(uri: str) -> Lake:
         clean = f"gs://{bucket}/{prefix}".rstrip("/")
         return Lake(uri=clean, scheme="gs", bucket=bucket, prefix=prefix)
     if parts.scheme == "file":
-        if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
+        if parts.netloc not in ("", "localhost") or "?" in uri or "#" in uri or not parts.path.startswith("/"):
             raise LakeError(
                 f"lake URI {uri!r} is not file:///absolute/path: percent-encode '#' as %23 and '?' as %3F, "
                 "or give a plain path"

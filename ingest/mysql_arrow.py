@@ -18,6 +18,7 @@ runs with time_zone '+00:00', so a TIMESTAMP column reads as UTC too). NULL stay
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +39,7 @@ CONNECTORX_MAX_PRECISION = 28  # rust_decimal holds 28 significant digits
 CONNECTORX_MAX_SCALE = 10  # its Arrow output is decimal128(38,10)
 UTC_SESSION = "SET SESSION time_zone = '+00:00'"
 SLOW_CONSUMER = "SET SESSION net_write_timeout = 600"  # the writer may pause the stream (uploads, zstd)
+SQL_MODE = "SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')"  # `literal` escapes with \\
 
 
 class ReadError(RuntimeError):
@@ -96,7 +98,12 @@ def pick_reader(requested: str, table: Table, settings: MySQLSettings) -> str:
 
 
 def literal(value: object) -> str:
-    """A typed Python value as an escaped SQL literal (connectorx binds no parameters)."""
+    """A typed Python value as an escaped SQL literal (connectorx binds no parameters). The
+    session runs without NO_BACKSLASH_ESCAPES (`SQL_MODE`), which this escaping assumes."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError(f"refusing to render {value!r} as SQL")
+        return repr(value)  # the shortest text that reads back as the same double
     if not isinstance(value, int | Decimal | dt.date | dt.datetime | str):
         raise TypeError(f"refusing to render {type(value).__name__} as SQL")
     return str(pymysql.converters.escape_item(value, "utf8mb4"))
@@ -156,7 +163,7 @@ def read_connectorx(
             select_sql(table, database, where),
             return_type="arrow_stream",
             batch_size=batch_rows,
-            pre_execution_query=[UTC_SESSION, SLOW_CONSUMER],
+            pre_execution_query=[UTC_SESSION, SLOW_CONSUMER, SQL_MODE],
         )
         for batch in reader:
             yield conform(batch, schema, table)
@@ -214,10 +221,13 @@ class Condition:
 
     @classmethod
     def cursor_range(cls, table: Table, low: object | None, high: object | None) -> Condition:
-        """low <= cursor <= high (no bound when None; no condition without a cursor)."""
+        """low <= cursor <= high (no bound when None; no condition without a cursor). Without a low
+        bound (a full snapshot), rows whose cursor is NULL are read too."""
         if table.cursor is None:
             return cls()
         column = quote_identifier(table.cursor)
+        if low is None:
+            return cls() if high is None else cls(f"({column} <= {{}} OR {column} IS NULL)", (high,))
         parts = [(f"{column} {op} {{}}", v) for op, v in ((">=", low), ("<=", high)) if v is not None]
         return cls(" AND ".join(p for p, _ in parts), tuple(v for _, v in parts))
 

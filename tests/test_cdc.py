@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import signal
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from ingest import batches as lakebatches
 from ingest import lake as lakes
 from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_dataset
+from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
 from tests.gcs_emulator import free_port
@@ -84,16 +86,84 @@ def test_cdc_sees_every_change_whatever_its_stamp(binlog_server: MySQLSettings, 
 
     # The server purges the log file the lake's position is in: a full snapshot, and it says so.
     execute(binlog_server, accounts, "UPDATE accounts SET note = 'after purge' WHERE id = 4")
-    execute(binlog_server, accounts, "FLUSH BINARY LOGS")
-    conn = connect(binlog_server)
-    with conn.cursor() as cursor:
-        cursor.execute("SHOW MASTER STATUS")
-        newest = cursor.fetchone()
-        assert newest is not None
-        cursor.execute("PURGE BINARY LOGS TO %s", (newest[0],))
-    conn.close()
+    purge_older_logs(binlog_server)
     purged = cdc(binlog_server, lake, accounts)
     assert (purged.mode, purged.status) == ("full", "committed") and "purged: full snapshot" in purged.note
+    assert in_lake(lake) == in_mysql(binlog_server, accounts)
+
+
+def purge_older_logs(settings: MySQLSettings, *, rotate: bool = True) -> None:
+    """Every log file but the newest purged (after starting a new one, with `rotate`); MariaDB keeps
+    a file until its binlog checkpoint is written, hence the retries."""
+    conn = connect(settings)
+    try:
+        with conn.cursor() as cursor:
+            if rotate:
+                cursor.execute("FLUSH BINARY LOGS")
+            cursor.execute("SHOW MASTER STATUS")
+            newest = cursor.fetchone()
+            assert newest is not None
+            for _ in range(50):
+                cursor.execute("PURGE BINARY LOGS TO %s", (newest[0],))
+                cursor.execute("SHOW BINARY LOGS")
+                if [row[0] for row in cursor.fetchall()] == [newest[0]]:
+                    return
+                time.sleep(0.2)
+        raise AssertionError("the server kept its older binary logs")
+    finally:
+        conn.close()
+
+
+def write_csv(folder: Path, rows: list[tuple[int, str, str, dt.datetime]]) -> None:
+    folder.mkdir(exist_ok=True)
+    lines = ["id,balance,note,updated_at"] + [f"{i},{b},{n},{u:%Y-%m-%d %H:%M:%S}" for i, b, n, u in rows]
+    (folder / "accounts.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_a_reload_by_the_loader_is_a_full_snapshot(binlog_server: MySQLSettings, tmp_path: Path) -> None:
+    """The loader swaps a new table in with RENAME TABLE: no row events for `accounts` to replay."""
+    database = f"cdc_{uuid.uuid4().hex[:10]}"
+    source, lake = tmp_path / "csv", lakes.resolve_lake_uri(str(tmp_path / "lake"))
+    write_csv(source, [(1, "1.00", "one", T), (2, "2.00", "two", T)])
+    try:
+        load_dataset(ACCOUNTS, source, binlog_server, LoadOptions(database=database))
+        assert cdc(binlog_server, lake, database).mode == "full"
+        write_csv(source, [(1, "-1.00", "changed", T), (3, "3.00", "new", T)])  # 1 changed, 2 gone, 3 new
+        load_dataset(ACCOUNTS, source, binlog_server, LoadOptions(database=database))
+        second = cdc(binlog_server, lake, database)
+        assert second.mode == "full" and "RENAME TABLE" in second.note.upper()
+        assert [r["id"] for r in in_lake(lake)] == [1, 3]
+        assert in_lake(lake) == in_mysql(binlog_server, database)
+    finally:
+        execute(binlog_server, "mysql", f"DROP DATABASE IF EXISTS {quote_identifier(database)}")
+
+
+def test_truncate_is_a_full_snapshot(binlog_server: MySQLSettings, accounts: str, tmp_path: Path) -> None:
+    lake = lakes.resolve_lake_uri(str(tmp_path / "lake"))
+    cdc(binlog_server, lake, accounts)
+    execute(binlog_server, accounts, "TRUNCATE TABLE accounts")
+    execute(binlog_server, accounts, "INSERT INTO accounts VALUES (9, 9, 'after', %s)", T)
+    second = cdc(binlog_server, lake, accounts)
+    assert second.mode == "full" and "TRUNCATE" in second.note.upper()
+    assert in_lake(lake) == in_mysql(binlog_server, accounts)
+
+
+def test_a_quiet_table_moves_its_position_to_the_new_log_file(
+    binlog_server: MySQLSettings, accounts: str, tmp_path: Path
+) -> None:
+    """Nothing changes in `accounts` while another table is busy and the log rotates: the run after
+    the rotation commits an empty batch, so a later purge of the old file costs no snapshot."""
+    lake = lakes.resolve_lake_uri(str(tmp_path / "lake"))
+    cdc(binlog_server, lake, accounts)
+    execute(binlog_server, accounts, "CREATE TABLE busy (id INT PRIMARY KEY)")
+    execute(binlog_server, accounts, "INSERT INTO busy VALUES (1), (2), (3)")
+    assert cdc(binlog_server, lake, accounts).status == "unchanged"  # same log file: nothing written
+    execute(binlog_server, accounts, "FLUSH BINARY LOGS")
+    moved = cdc(binlog_server, lake, accounts)
+    assert (moved.mode, moved.status, moved.rows, moved.deleted) == ("cdc", "committed", 0, 0)
+    purge_older_logs(binlog_server, rotate=False)  # the file the lake's position was in before the rotation
+    later = cdc(binlog_server, lake, accounts)
+    assert (later.mode, later.status) == ("cdc", "unchanged"), later.note
     assert in_lake(lake) == in_mysql(binlog_server, accounts)
 
 

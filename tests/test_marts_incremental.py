@@ -117,6 +117,15 @@ def test_marts_follow_mysql_and_the_configured_lake(chain: Pipeline, mysql_setti
     assert "built in full" not in second.stdout and "incremental" in second.stdout
     assert lake_marts(chain.lake) == mysql_marts(mysql_settings, db)
 
+    # A month loses every line: insert_overwrite cannot empty it, so the table is built in full.
+    first_month = "(SELECT o_orderkey FROM orders WHERE o_orderdate < '1992-02-01')"
+    execute(mysql_settings, db, f"DELETE FROM lineitem WHERE l_orderkey IN {first_month}")
+    extract(chain, "--mode", "incremental")
+    emptied = chain.dbt("run", "--select", "fct_order_lines", "fct_orders")
+    assert "a month lost every line" in emptied.stdout
+    assert lake_marts(chain.lake) == mysql_marts(mysql_settings, db)
+    assert "1992-01-01" not in [month for month, *_ in lake_marts(chain.lake)["months"]]
+
     # Another lake, same metastore: the marts must be rebuilt there, never mixed with the first.
     execute(
         mysql_settings,

@@ -2,10 +2,10 @@
   What an incremental model built from the lake has seen, and when it must be built in full.
 
   `remember_lake_batches` (post-hook) stores, in the table's properties, the newest batch of each
-  raw table the model reads (`meta.lake_sources`) that was committed before this dbt invocation
-  started: the build certainly read it. A batch committed while dbt runs is taken again next time
-  (safe: months are overwritten whole), never skipped. (The extract's and dbt's clocks are
-  compared: both are UTC on the same worker in the pipeline.)
+  raw table the model reads (`meta.lake_sources`) whose manifest appeared before this dbt
+  invocation started: the build certainly read it. A batch that appears while dbt runs is taken
+  again next time (safe: months are overwritten whole), never skipped. (The storage's clock, which
+  stamps the manifest file, and dbt's are compared.)
 
   `guard_incremental_models` (on run start, for `dbt run` and `dbt build`) drops a selected
   incremental model's table, so that it is built in full, when
@@ -19,8 +19,11 @@
   {% set newest = {} %}
   {% for name in sources %}
     {% set source_name, table_name = name.split('.') %}
+    {#- When its manifest file appeared (the batch became visible), not the manifest's own
+        committed_at, which is stamped before a GCS upload ends. -#}
     {% set before = "" if committed_before is none else
-        " where to_timestamp(committed_at) < timestamp '" ~ committed_before.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "'" %}
+        " where _metadata.file_modification_time < timestamp '"
+        ~ committed_before.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "'" %}
     {% set rows = run_query(
         "select max(batch) as batch, max(case when mode = 'full' then batch end) as full_batch from "
         ~ manifests_relation(source(source_name, table_name)) ~ before

@@ -16,7 +16,8 @@
 
 {% macro lake_location(given) -%}
   {%- set unsafe = modules.re.compile("['\\\\\\x00-\\x1f\\x7f]") -%}
-  {%- if given.startswith('gs://') -%}
+  {%- set scheme = given.split(':', 1)[0].lower() if ':' in given else '' -%}
+  {%- if scheme == 'gs' and given[3:5] == '//' -%}
     {%- set bucket, _, prefix = given[5:].partition('/') -%}
     {%- set prefix = prefix.strip('/') -%}
     {%- if not bucket or '..' in prefix.split('/') or unsafe.search(prefix) or '?' in given or '#' in given -%}
@@ -25,7 +26,7 @@
     {{- return(('gs://' ~ bucket ~ '/' ~ prefix).rstrip('/')) -}}
   {%- endif -%}
   {%- set path = given -%}
-  {%- if given.startswith('file:') -%}
+  {%- if scheme == 'file' -%}
     {%- set rest = given[5:] -%}
     {%- if rest.startswith('//localhost/') -%}{%- set rest = rest[11:] -%}
     {%- elif rest.startswith('//') -%}{%- set rest = rest[2:] -%}{%- endif -%}

@@ -4,7 +4,8 @@
 -- or deleted order or line). insert_overwrite replaces whole month partitions, so a rebuilt month
 -- never holds a line twice. What the last build saw is kept in the table's properties; a new full
 -- snapshot, or a table outside the configured lake, makes `guard_incremental_models` (on run
--- start) drop it for a full build.
+-- start) drop it for a full build; so does a month that lost every line (checked below, before
+-- `is_incremental()` decides: insert_overwrite cannot empty a partition).
 {{
     config(
         materialized='incremental',
@@ -14,6 +15,14 @@
         post_hook="{{ remember_lake_batches(this, model.config.meta.lake_sources) }}",
     )
 }}
+
+{%- if execute and flags.WHICH in ('run', 'build') and not flags.FULL_REFRESH -%}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- if existing is not none and order_lines_month_emptied(existing) -%}
+        {{ log("lakehouse: fct_order_lines is built in full: a month lost every line", info=true) }}
+        {%- do adapter.drop_relation(existing) -%}
+    {%- endif -%}
+{%- endif %}
 
 with
 
@@ -27,15 +36,8 @@ orders as (
 
 {% if is_incremental() %}
 {%- set seen = seen_lake_batches(this) %}
--- Raw rows (tombstones included) of batches committed after the last build.
 changed_orders as (
-    select o_orderkey as order_key
-    from {{ source('tpch', 'orders') }}
-    where batch > '{{ seen.get("tpch.orders", "") }}'
-    union
-    select l_orderkey as order_key
-    from {{ source('tpch', 'lineitem') }}
-    where batch > '{{ seen.get("tpch.lineitem", "") }}'
+    {{ changed_order_keys(seen) }}
 ),
 
 changed_months as (
