@@ -2,7 +2,8 @@
 with a full snapshot, in one run; then the dbt run of fct_order_lines after it, incremental vs full.
 
 Set-up (kept between runs in MySQL database bench_incr_sfS): TPC-H at scale S (`bench_extract`'s
-data), lineitem with an `l_updated_at DATETIME(6)` column (indexed) as its cursor; the lake under
+data), lineitem with an `l_updated_at DATETIME(6)` column (indexed) as its cursor, the lines'
+stamps spread over 1,000 hours (`l_orderkey % 1000`), so a 24 h look-back holds 2.4% of them; the lake under
 .local/bench/incremental/lake holds a full snapshot of every table. Then, each run:
 1. changes: 1% of lines updated (`l_orderkey % 100 = 7`, stamped now), 0.1% deleted
    (`l_orderkey % 1000 = 3`), and, for the late-row path, 100 lines inserted stamped a week ago;
@@ -98,7 +99,8 @@ def setup(settings: MySQLSettings, scale: float) -> str:
                 run_sql(settings, database,
                         f"ALTER TABLE {name} ADD COLUMN l_updated_at DATETIME(6) NOT NULL DEFAULT '{BASE_STAMP}', "
                         "ADD INDEX by_stamp (l_updated_at)",
-                        f"INSERT INTO {name} SELECT *, '{BASE_STAMP}' FROM {src}.{name}")  # fmt: skip
+                        f"INSERT INTO {name} SELECT *, TIMESTAMP '{BASE_STAMP}' + INTERVAL (l_orderkey % 1000) HOUR "
+                        f"FROM {src}.{name}")  # fmt: skip
             else:
                 run_sql(settings, database, f"INSERT INTO {name} SELECT * FROM {src}.{name}")
     return database
@@ -116,7 +118,7 @@ def has_binlog(settings: MySQLSettings) -> bool:
 
 
 def change(settings: MySQLSettings, database: str) -> None:
-    now = dt.datetime(2024, 1, 2)
+    now = BASE_STAMP + dt.timedelta(hours=1000)  # just after the newest stamp
     late = now - dt.timedelta(days=7)
     run_sql(
         settings,
@@ -145,7 +147,7 @@ def ceiling(settings: MySQLSettings, database: str, out: Path) -> Row:
     from ingest.mysql_arrow import _connectorx_url
 
     started = time.perf_counter()
-    low = dt.datetime(2024, 1, 2) - dt.timedelta(hours=24)
+    low = BASE_STAMP + dt.timedelta(hours=999) - dt.timedelta(hours=24)  # the watermark minus the look-back
     query = f"SELECT * FROM lineitem WHERE l_updated_at >= '{low}'"
     table = connectorx.read_sql(_connectorx_url(settings, database), query, return_type="arrow")
     out.mkdir(parents=True, exist_ok=True)

@@ -230,13 +230,14 @@ def read_current(
     table: str,
     columns: list[str] | None = None,
     since: tuple[str, object] | None = None,
+    live_keys: pa.Table | None = None,
 ) -> pa.Table:
     """The table as it is now (see the module docstring): newest version per key, tombstones applied.
 
     `columns` limits what is returned; `since=(column, value)` returns only rows with column >=
     value, reading only the row groups whose statistics may hold such rows (the keys of every
-    file are still read, to know which version of a key is the newest).
-    Raises LakeError when the table has no committed batch.
+    file are still read, to know which version of a key is the newest; `live_keys`, what
+    `current_keys` returned, spares that read). Raises LakeError when the table has no committed batch.
     """
     lake = _open(lake)
     batches = _require(lake, dataset, table)
@@ -248,7 +249,8 @@ def read_current(
     rows = _read(lake, batches, read, since)
     rows = rows.filter(pc.invert(rows[DELETED]))
     if key and len(batches) > 1:  # only the newest version of each key, if it is not a tombstone
-        rows = rows.join(current_keys(lake, dataset, table, batches), keys=[*key, RANK], join_type="left semi")
+        live = live_keys if live_keys is not None else current_keys(lake, dataset, table, batches)
+        rows = rows.join(live, keys=[*key, RANK], join_type="left semi")
         rows = _one_per_key(rows, key)
     return rows.select(wanted)
 

@@ -71,11 +71,12 @@ class Changes:
         self.table = table
         self.key = list(table.primary_key)
         self.schema = arrow_schema(table)
-        self.lake_keys = lakebatches.current_keys(lake, dataset, table.name).select(self.key) if keys else None
+        live = lakebatches.current_keys(lake, dataset, table.name)
+        self.lake_keys = live.select(self.key) if keys else None
         if isinstance(low, dt.datetime) and low.tzinfo is None:
             low = low.replace(tzinfo=dt.UTC)  # the files hold UTC instants (see mysql_arrow)
         since = None if low is None or table.cursor is None else (table.cursor, low)
-        window = lakebatches.read_current(lake, dataset, table.name, since=since)
+        window = lakebatches.read_current(lake, dataset, table.name, since=since, live_keys=live)
         self.window = null_safe(window.select(self.schema.names).cast(self.schema))
         self.read_keys: list[pa.Table] = []
 
@@ -87,7 +88,8 @@ class Changes:
             return batch
         compared = null_safe(rows).append_column("_lh_index", pa.array(range(rows.num_rows), pa.int64()))
         names = [n for n in compared.column_names if n != "_lh_index"]
-        fresh = compared.join(self.window, keys=names, join_type="left anti", use_threads=False)
+        # Arrow builds its hash table on the right side: the batch, not the (larger) window.
+        fresh = self.window.join(compared, keys=names, join_type="right anti", use_threads=False)
         if not fresh.num_rows:
             return batch.slice(0, 0)
         kept = pc.sort_indices(fresh["_lh_index"])  # keep MySQL's order: take the rows in index order
