@@ -112,6 +112,8 @@ def changes(
     connection = {"host": settings.host, "port": settings.port, "user": settings.user, "password": settings.password}
     if settings.unix_socket:
         connection["unix_socket"] = settings.unix_socket
+    if settings.tls:
+        connection["ssl"] = settings.ssl_context()
     stream = BinLogStreamReader(
         connection_settings=connection,
         server_id=secrets.randbelow(2**31 - 1000) + 1000,  # a replica id of its own per reader

@@ -127,9 +127,16 @@ def connect(
             autocommit=True,
             connect_timeout=10,
             cursorclass=cursorclass,
+            ssl=settings.ssl_context(),
         )
     except pymysql.err.OperationalError as exc:
         code = exc.args[0] if exc.args else None
+        if settings.tls and "SSL" in str(exc.args[-1]).upper():
+            raise MySQLUnavailable(
+                f"TLS to MySQL at {settings} failed ({str(exc.args[-1])[:300]}). Check ssl_ca (the CA that "
+                "signed the server's certificate), ssl_cert/ssl_key, and that the server's certificate names "
+                "the host you connect to; ssl_verify=false skips the check (not for production)."
+            ) from None
         if code in (2002, 2003, 2013):
             raise MySQLUnavailable(
                 f"cannot reach MySQL at {settings} ({exc.args[-1]}). Start the project's private "

@@ -78,6 +78,8 @@ def connectorx_blocker(table: Table, settings: MySQLSettings) -> str | None:
     """Why connectorx cannot read this table exactly, or None when it can."""
     if settings.unix_socket:
         return "connectorx does not connect through a unix socket"
+    if settings.tls:
+        return "the connection uses TLS, and connectorx takes no CA or client certificate"
     for column in table.columns:
         sql = column.type
         if sql.base == "DECIMAL" and (

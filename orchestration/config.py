@@ -46,8 +46,19 @@ def mysql_settings() -> MySQLSettings:
     conn = _connection(MYSQL_CONN_ID)
     if conn is None or not conn.host:
         return MySQLSettings.from_env()
+    tls = (conn.extra_dejson or {}).get("ssl") or {}  # the MySQL provider's form: {"ca", "cert", "key"}
+    if isinstance(tls, str):
+        tls = json.loads(tls)
     return MySQLSettings(
-        host=conn.host, port=int(conn.port or 3306), user=conn.login or "root", password=conn.password or ""
+        host=conn.host,
+        port=int(conn.port or 3306),
+        user=conn.login or "root",
+        password=conn.password or "",
+        ssl=bool(tls),
+        ssl_ca=tls.get("ca"),
+        ssl_cert=tls.get("cert"),
+        ssl_key=tls.get("key"),
+        ssl_verify=str(tls.get("verify", True)).lower() not in ("false", "0"),
     )
 
 

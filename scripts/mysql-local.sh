@@ -7,7 +7,8 @@
 #   scripts/mysql-local.sh status
 #
 # The private server listens on 127.0.0.1 only, allows LOAD DATA LOCAL, keeps a row-based binary
-# log (for `ingest extract --mode cdc`; 3 days of it) and keeps its data in
+# log (for `ingest extract --mode cdc`; 3 days of it), serves TLS (and only TLS) when
+# $LAKEHOUSE_LOCAL_DIR/mysql/tls holds ca.pem, server-cert.pem and server-key.pem, and keeps its data in
 # $LAKEHOUSE_LOCAL_DIR/mysql (default <repo>/.local/mysql). root has no password: it is for a laptop or CI.
 set -euo pipefail
 
@@ -74,6 +75,16 @@ binlog-row-image=FULL
 binlog-row-metadata=FULL
 binlog-expire-logs-seconds=259200
 CNF
+  # TLS when certificates are in $base/tls (ca.pem, server-cert.pem, server-key.pem): then every
+  # TCP client must use it.
+  if [[ -f "$base/tls/server-cert.pem" ]]; then
+    cat >> "$base/my.cnf" <<CNF
+ssl-ca=$base/tls/ca.pem
+ssl-cert=$base/tls/server-cert.pem
+ssl-key=$base/tls/server-key.pem
+require-secure-transport=ON
+CNF
+  fi
   user_opt=()
   [[ "$(id -u)" == 0 ]] && user_opt=(--user=root)
   if [[ ! -d "$base/data/mysql" ]]; then
