@@ -5,8 +5,9 @@ Set-up (kept between runs in MySQL database bench_incr_sfS): TPC-H at scale S (`
 data), lineitem with an `l_updated_at DATETIME(6)` column (indexed) as its cursor, the lines'
 stamps spread over 1,000 hours (`l_orderkey % 1000`), so a 24 h look-back holds 2.4% of them; the lake under
 .local/bench/incremental/lake holds a full snapshot of every table. Then, each run:
-1. changes: 1% of lines updated (`l_orderkey % 100 = 7`, stamped now), 0.1% deleted
-   (`l_orderkey % 1000 = 3`), and, for the late-row path, 100 lines inserted stamped a week ago;
+1. changes, as they come in practice, in recent orders: 1% of lines updated (those of the newest
+   orders, stamped now), 0.1% deleted (among the orders of the last year), and, for the late-row
+   path, 100 lines inserted stamped a week ago;
 2. contenders on the same changed table, each from the same lake state:
    - ours, incremental: look-back window + key-set comparison (what `--mode incremental` does);
    - ours, incremental --no-compare-keys: the window only (blind to deletes and late inserts);
@@ -106,6 +107,17 @@ def setup(settings: MySQLSettings, scale: float) -> str:
     return database
 
 
+def count(settings: MySQLSettings, database: str, table: str) -> int:
+    conn = connect(settings, database)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {quote_identifier(table)}")
+            row = cursor.fetchone()
+    finally:
+        conn.close()
+    return int(row[0]) if row else 0
+
+
 def has_binlog(settings: MySQLSettings) -> bool:
     conn = connect(settings)
     try:
@@ -123,8 +135,14 @@ def change(settings: MySQLSettings, database: str) -> None:
     run_sql(
         settings,
         database,
-        f"UPDATE lineitem SET l_quantity = l_quantity + 1, l_updated_at = '{now}' WHERE l_orderkey % 100 = 7",
-        "DELETE FROM lineitem WHERE l_orderkey % 1000 = 3",
+        "CREATE TEMPORARY TABLE newest AS SELECT o_orderkey FROM orders ORDER BY o_orderdate DESC, o_orderkey "
+        f"LIMIT {int(count(settings, database, 'orders') * 0.01)}",
+        f"UPDATE lineitem SET l_quantity = l_quantity + 1, l_updated_at = '{now}' "
+        "WHERE l_orderkey IN (SELECT o_orderkey FROM newest)",
+        "CREATE TEMPORARY TABLE last_year AS SELECT o_orderkey FROM orders "
+        "WHERE o_orderdate >= (SELECT MAX(o_orderdate) FROM orders) - INTERVAL 1 YEAR",
+        "DELETE FROM lineitem WHERE l_orderkey IN (SELECT o_orderkey FROM last_year) "
+        f"ORDER BY l_orderkey DESC, l_linenumber LIMIT {int(count(settings, database, 'lineitem') * 0.001)}",
         "INSERT INTO lineitem SELECT l_orderkey, l_partkey, l_suppkey, l_linenumber + 10, l_quantity, "
         "l_extendedprice, l_discount, l_tax, l_returnflag, l_linestatus, l_shipdate, l_commitdate, "
         f"l_receiptdate, l_shipinstruct, l_shipmode, 'late', '{late}' FROM lineitem "

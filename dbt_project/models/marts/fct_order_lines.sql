@@ -12,6 +12,7 @@
         incremental_strategy='insert_overwrite',
         partition_by=['order_month'],
         meta={'lake_sources': ['tpch.orders', 'tpch.lineitem']},
+        pre_hook="{{ replace_whole_table_when_built_in_full() }}",
         post_hook="{{ remember_lake_batches(this, model.config.meta.lake_sources) }}",
     )
 }}
