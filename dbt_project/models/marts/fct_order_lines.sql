@@ -17,7 +17,7 @@
     )
 }}
 
-{%- if execute and flags.WHICH in ('run', 'build') and not flags.FULL_REFRESH -%}
+{%- if execute and model.resource_type == 'model' and flags.WHICH in ('run', 'build') and not flags.FULL_REFRESH -%}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
     {%- if existing is not none and order_lines_month_emptied(existing) -%}
         {{ log("lakehouse: fct_order_lines is built in full: a month lost every line", info=true) }}
