@@ -9,6 +9,10 @@ export DO_NOT_TRACK := 1
 export LAKEHOUSE_LOCAL_DIR ?= $(CURDIR)/.local
 # Airflow on embedded defaults: SQLite metadata under .local/airflow, this repository's DAGs.
 export AIRFLOW_HOME ?= $(LAKEHOUSE_LOCAL_DIR)/airflow
+# The masked models' key (64 hex characters). A laptop keeps one in .local/pseudonym.key (0600),
+# made on first use; production sets LAKEHOUSE_PSEUDONYM_KEY or the Airflow connection.
+export LAKEHOUSE_PSEUDONYM_KEY ?= $(shell f="$(LAKEHOUSE_LOCAL_DIR)/pseudonym.key"; [ -s "$$f" ] || \
+  (mkdir -p "$(LAKEHOUSE_LOCAL_DIR)" && umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$$f"); cat "$$f")
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False

@@ -81,6 +81,7 @@ DBT_ENV = {
     "DATAPROC_THRIFT_HOST": f"{CLUSTER_NAME}-m",  # the master's internal DNS name in the VPC
     "DATAPROC_THRIFT_PORT": str(THRIFT_PORT),
     "DO_NOT_TRACK": "1",
+    "LAKEHOUSE_PSEUDONYM_KEY": "{{ pseudonym_key() }}",  # read when the task runs, masked in its logs
 }
 REPORT_JOB = {
     "reference": {"project_id": PROJECT_ID},
@@ -109,6 +110,7 @@ REPORT_JOB = {
     tags=["lakehouse", "dbt", "dataproc", "production"],
     doc_md=__doc__,
     user_defined_filters={"dataproc_cluster_name": config.dataproc_cluster_name},
+    user_defined_macros={"pseudonym_key": config.pseudonym_key},
 )
 def lakehouse_dataproc() -> None:
     create_cluster = DataprocCreateClusterOperator(

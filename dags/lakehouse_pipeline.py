@@ -74,7 +74,8 @@ RENDER = RenderConfig(
     emit_datasets=False,  # the DAG declares its own assets (lake folders) below
 )
 PROFILES = REPO / "profiles" / "profiles.yml"
-DBT_ENV = config.dbt_env()
+# The pseudonymisation key is read when a task runs (and masked), never when the file is parsed.
+DBT_ENV = {**config.dbt_env(), "LAKEHOUSE_PSEUDONYM_KEY": "{{ pseudonym_key() }}"}
 # Connections are read when a task runs (user_defined_macros below), not when the file is parsed.
 THRIFT_ENV = {
     **DBT_ENV,
@@ -93,7 +94,7 @@ THRIFT_ENV = {
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["lakehouse", "dbt", "tpch"],
-    user_defined_macros={"thrift_setting": config.thrift_setting},
+    user_defined_macros={"thrift_setting": config.thrift_setting, "pseudonym_key": config.pseudonym_key},
     params={
         "dataset": Param(DATASET, type="string", description="Dataset contract (ingest/contracts/<name>.yml)"),
         "source": Param("", type="string", description="Folder of CSV files (default .local/tpch)"),

@@ -3,7 +3,8 @@
 Connections (any of them may come from `AIRFLOW_CONN_<ID>` environment variables):
 - `lakehouse_mysql`: the MySQL server (a `mysql` connection: host, port, login, password);
 - `google_cloud_default`: a service-account key (`extra.key_path` or `extra.keyfile_dict`) for `gs://` lakes;
-- `spark_thrift`: the Spark Thrift server (host, port, login) used by the `thrift` dbt target.
+- `spark_thrift`: the Spark Thrift server (host, port, login) used by the `thrift` dbt target;
+- `lakehouse_pseudonym`: the key of the masked models (its password: 64 hex characters).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MYSQL_CONN_ID = "lakehouse_mysql"
+PSEUDONYM_CONN_ID = "lakehouse_pseudonym"
 GCP_CONN_ID = "google_cloud_default"
 THRIFT_CONN_ID = "spark_thrift"
 
@@ -60,6 +62,22 @@ def mysql_settings() -> MySQLSettings:
         ssl_key=tls.get("key"),
         ssl_verify=str(tls.get("verify", True)).lower() not in ("false", "0"),
     )
+
+
+def pseudonym_key() -> str:
+    """The masked models' key (64 hex characters), read when a dbt task runs: the password of the
+    `lakehouse_pseudonym` connection, else LAKEHOUSE_PSEUDONYM_KEY. Registered with Airflow's
+    secrets masker, so a rendered field or a log line shows *** instead."""
+    conn = _connection(PSEUDONYM_CONN_ID)
+    key = (conn.password if conn is not None else None) or os.environ.get("LAKEHOUSE_PSEUDONYM_KEY", "")
+    if key:
+        try:
+            from airflow.sdk.log import mask_secret
+
+            mask_secret(key)
+        except ImportError:  # not under Airflow
+            pass
+    return key
 
 
 def lake_uri(default: str | None = None) -> str:

@@ -7,7 +7,10 @@ The policy check runs on the fresh manifest, and on copies edited to break it.""
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from governance.emit import merge_records
@@ -282,3 +286,27 @@ def test_merging_upstream_lineage_keeps_every_upstream() -> None:
     merged = merge_records([theirs, ours])
     assert len(merged) == 1
     assert upstreams(index(merged), urn) == ["b", "a"]
+
+
+def test_masked_names_are_keyed_hmacs_and_the_key_is_in_no_artifact(governed: Governed) -> None:
+    """Broad models carry HMAC-SHA256(key, name): recomputable only with the key, which appears in
+    no dbt artifact, compiled SQL, log, docs page, lake file or DataHub record of the run."""
+    key = os.environ["LAKEHOUSE_PSEUDONYM_KEY"]
+    lake = governed.pipeline.lake / "lakehouse"
+    with duckdb.connect() as con:
+        pairs = con.execute(
+            f"select c.customer_name, m.customer_name_pseudonym "
+            f"from read_parquet('{lake}/dim_customer/*.parquet') as c "
+            f"join read_parquet('{lake}/dim_customer_masked/*.parquet') as m using (customer_key)"
+        ).fetchall()
+    assert len(pairs) == TPCH_ROWS["customer"]
+    assert all(p == hmac.new(bytes.fromhex(key), n.encode(), hashlib.sha256).hexdigest() for n, p in pairs)
+    assert all(p != hashlib.sha256(n.encode()).hexdigest() for n, p in pairs)  # not enumerable without the key
+    needles = (key.encode(), key.upper().encode())
+    holders = [
+        path
+        for path in governed.pipeline.root.rglob("*")
+        if path.is_file() and path.stat().st_size < 200 * 2**20 and any(n in path.read_bytes() for n in needles)
+    ]
+    assert holders == []
+    assert "${spark.lakehouse.pseudonym.hmac_key}" in (governed.pipeline.target / "manifest.json").read_text()

@@ -2,9 +2,33 @@
     governance/policy.py requires a personal-looking column of a broad model to carry meta `masking`. -#}
 
 {% macro pseudonymize(column) -%}
-    {#- SHA-256 of the value: a stable join key that does not show the value. Unsalted, so values drawn
-        from a small known set (TPC-H's Customer#000000001 ...) can be re-identified by enumeration. -#}
-    sha2(cast({{ column }} as string), 256)
+    {#- HMAC-SHA256 (RFC 2104) of the value as UTF-8, as lowercase hex: a stable join key that does
+        not show the value and cannot be recomputed without the key. The key is the session setting
+        `spark.lakehouse.pseudonym.hmac_key` (64 hex characters: LAKEHOUSE_PSEUDONYM_KEY, passed by
+        the dbt profile). The SQL names the setting, never the key: Spark substitutes it when the
+        statement runs, so the key reaches no manifest, compiled SQL, docs page or DataHub aspect.
+        (The setting's name must not match spark.redaction.regex: Spark substitutes a redacted
+        setting as "*****(redacted)".) Spark 3.5 has no HMAC function, so
+        this is the definition: sha256((K xor opad) || sha256((K xor ipad) || message)). -#}
+    {%- set key = "'${spark.lakehouse.pseudonym.hmac_key}'" -%}
+    case
+        when {{ key }} rlike '^[0-9a-fA-F]{64}$' then sha2(concat(
+            unhex({{ key_pad(key, 1549556828) }}),
+            unhex(sha2(concat(unhex({{ key_pad(key, 909522486) }}), cast(cast({{ column }} as string) as binary)), 256))
+        ), 256)
+        else raise_error('set LAKEHOUSE_PSEUDONYM_KEY to 64 hex characters (a 32-byte key), e.g. from `openssl rand -hex 32`')
+    end
+{%- endmacro %}
+
+{% macro key_pad(key, pattern) -%}
+    {#- The 32-byte key zero-padded to SHA-256's 64-byte block, each byte xor'ed with the pad byte
+        (`pattern` repeats it four times), as hex: 16 groups of 4 bytes, since Spark xors integers. -#}
+    concat(
+        {%- for i in range(16) %}
+        lpad(hex(cast(conv(substr(rpad({{ key }}, 128, '0'), {{ i * 8 + 1 }}, 8), 16, 10) as bigint) ^ {{ pattern }}), 8, '0')
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    )
 {%- endmacro %}
 
 {% macro mask_phone(column) -%}

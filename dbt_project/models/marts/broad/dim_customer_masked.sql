@@ -1,4 +1,5 @@
--- dim_customer for broad access: the name pseudonymized, the phone masked, address and comment removed.
+-- dim_customer for broad access: the name pseudonymized (keyed HMAC-SHA256), the phone masked,
+-- address and comment removed.
 with
 
 customers as (
@@ -8,7 +9,7 @@ customers as (
 final as (
     select
         customer_key,
-        {{ pseudonymize('customer_name') }} as customer_name_sha2,
+        {{ pseudonymize('customer_name') }} as customer_name_pseudonym,
         {{ mask_phone('customer_phone') }} as customer_phone_masked,
         substr(customer_phone, 1, 2) as country_code,
         market_segment,

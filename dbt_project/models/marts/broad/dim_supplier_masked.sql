@@ -1,4 +1,5 @@
--- dim_supplier for broad access: the name pseudonymized, the phone masked, address and comment removed.
+-- dim_supplier for broad access: the name pseudonymized (keyed HMAC-SHA256), the phone masked,
+-- address and comment removed.
 with
 
 suppliers as (
@@ -8,7 +9,7 @@ suppliers as (
 final as (
     select
         supplier_key,
-        {{ pseudonymize('supplier_name') }} as supplier_name_sha2,
+        {{ pseudonymize('supplier_name') }} as supplier_name_pseudonym,
         {{ mask_phone('supplier_phone') }} as supplier_phone_masked,
         nation_key,
         nation_name,
