@@ -6,6 +6,8 @@ Rules (each violation names the model, and the column when there is one):
 - a column that looks personal (a name, address, phone number or e-mail by its name) carries
   `meta.contains_pii: true`, or, once masked or hashed, `meta.masking: <how>`;
 - a model with `access: broad` holds no personal column in clear (`contains_pii: true`);
+- an exposure has an `access` class and lists what it `publishes` (`model.column`); a broad one
+  publishes no personal column in clear;
 - a column's `meta.glossary_term` names a term of the business glossary (governance/glossary.yml).
 
 What "looks personal": one of the words name, address, phone, mobile, fax, email (or mail) in the
@@ -131,7 +133,40 @@ def check_manifest_data(
             term = column_meta.get("glossary_term")
             if term and str(term) not in known_terms:
                 violations.append(Violation(model, f"glossary_term {term!r} is not in governance/glossary.yml", column))
+    violations += _exposure_violations(manifest)
     return sorted(violations, key=lambda v: (v.model, v.column or "", v.message))
+
+
+def _exposure_violations(manifest: dict[str, Any]) -> list[Violation]:
+    """Exposures (pages, dashboards) carry an access class, and a `broad` one publishes no personal
+    column in clear: `meta.publishes` lists the `model.column`s it shows."""
+    nodes = {str(n["name"]): n for n in manifest.get("nodes", {}).values() if n.get("resource_type") == "model"}
+    violations: list[Violation] = []
+    for exposure in manifest.get("exposures", {}).values():
+        name = f"exposure {exposure['name']}"
+        meta = _meta(exposure)
+        access = meta.get("access")
+        if access not in ACCESS_LEVELS:
+            violations.append(Violation(name, f"needs config.meta.access: one of {', '.join(ACCESS_LEVELS)}"))
+        published = meta.get("publishes")
+        if not isinstance(published, list) or not published:
+            violations.append(Violation(name, "needs config.meta.publishes: the model.column entries it shows"))
+            continue
+        for entry in published:
+            model, _, column = str(entry).partition(".")
+            node = nodes.get(model)
+            spec = {k.lower(): v for k, v in (node or {}).get("columns", {}).items()}.get(column.lower())
+            if node is None or spec is None:
+                violations.append(Violation(name, f"publishes {entry}, which is not a documented model column"))
+                continue
+            pii = _meta(spec).get("contains_pii") is True
+            if pii and access == "broad":
+                violations.append(
+                    Violation(
+                        name, f"publishes {entry}, personal data, with access: broad; hide it or restrict", column
+                    )
+                )
+    return violations
 
 
 def check_manifest(manifest_path: Path, catalog_path: Path | None = None) -> list[Violation]:

@@ -243,8 +243,30 @@ QUERIES = {
 }
 
 
-def _collect(spark: SparkSession, name: str) -> list[dict[str, Any]]:
-    return [row.asDict() for row in spark.sql(QUERIES[name]).collect()]
+# Restricted columns (tagged pii in dbt) and what the page shows instead unless they are allowed.
+RESTRICTED = {
+    "customers.customer_name": "concat('customer ', customers.customer_key)",
+    "suppliers.supplier_name": "concat('supplier ', suppliers.supplier_key)",
+}
+
+
+def show_restricted_setting() -> bool:
+    """LAKEHOUSE_REPORT_SHOW_RESTRICTED=true lets the page show customer and supplier names."""
+    return os.environ.get("LAKEHOUSE_REPORT_SHOW_RESTRICTED", "").lower() in ("1", "true", "yes")
+
+
+def report_sql(name: str, show_restricted: bool) -> str:
+    """A chart's query; without `show_restricted`, restricted columns become their stand-ins (the
+    first use keeps the column's name for the chart code, the `group by` follows the expression)."""
+    sql = QUERIES[name]
+    if not show_restricted:
+        for column, stand_in in RESTRICTED.items():
+            sql = sql.replace(column, f"{stand_in} as {column.split('.')[1]}", 1).replace(column, stand_in)
+    return sql
+
+
+def _collect(spark: SparkSession, name: str, show_restricted: bool = False) -> list[dict[str, Any]]:
+    return [row.asDict() for row in spark.sql(report_sql(name, show_restricted)).collect()]
 
 
 # -- charts ------------------------------------------------------------------------------
@@ -543,6 +565,7 @@ class Report:
     seconds: float
     overview: dict[str, Any]
     charts: list[Chart] = field(default_factory=list)
+    show_restricted: bool = False  # customer and supplier names on the page
 
 
 def render_html(report: Report) -> str:
@@ -567,6 +590,13 @@ def render_html(report: Report) -> str:
         )
     stamp = report.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     kpi_html = "".join(f'<div class="kpi"><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>' for v, k in kpis)
+    restricted = (
+        '<p id="restricted" class="restricted">Restricted: this page shows customer and supplier names '
+        "(personal data). Share it only with people allowed to see them.</p>"
+        if report.show_restricted
+        else '<p id="restricted">Customers and suppliers appear by their keys; names are restricted '
+        "(<code>--show-restricted</code> shows them, for readers allowed to see them).</p>"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -582,6 +612,7 @@ def render_html(report: Report) -> str:
 to <time datetime="{last}">{last}</time></p>
 <p id="generated-at">Generated <time datetime="{report.generated_at.isoformat()}">{html.escape(stamp)}</time>
 in {report.seconds:.1f} s from the marts in {html.escape(report.lake_uri)}/lakehouse/</p>
+{restricted}
 </header>
 <main>
 <div class="kpis">{kpi_html}</div>
@@ -632,7 +663,7 @@ def upload_report(lake_uri: str, files: Sequence[Path], spark: SparkSession | No
         filesystem.copyFromLocalFile(False, True, hadoop_path(f"file://{path.resolve()}"), target)
 
 
-def build_report(lake_uri: str, out_dir: Path | None = None) -> Path:
+def build_report(lake_uri: str, out_dir: Path | None = None, show_restricted: bool | None = None) -> Path:
     """Read the marts of `lake_uri`, write the report, and return the local path of the page.
 
     The page is `<out_dir>/business-report-<UTC timestamp>.html` plus `<out_dir>/latest.html`.
@@ -645,11 +676,13 @@ def build_report(lake_uri: str, out_dir: Path | None = None) -> Path:
     spark, owned = _spark()
     try:
         _register_marts(spark, lake_uri)
-        data = {name: _collect(spark, name) for name in QUERIES}
+        if show_restricted is None:
+            show_restricted = show_restricted_setting()
+        data = {name: _collect(spark, name, show_restricted) for name in QUERIES}
         overview = data["overview"][0]
         if not overview["orders"]:
             raise ReportError(f"the marts in {lake_uri}/lakehouse/ hold no orders: nothing to report")
-        report = Report(lake_uri, generated_at, 0.0, overview, _charts(data))
+        report = Report(lake_uri, generated_at, 0.0, overview, _charts(data), show_restricted)
         report.seconds = time.monotonic() - started
         page = render_html(report)
 
@@ -691,10 +724,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="write the page to this local folder instead of <lake>/reports/ (nothing is uploaded)",
     )
+    parser.add_argument(
+        "--show-restricted",
+        action="store_true",
+        default=show_restricted_setting(),
+        help="show customer and supplier names (restricted, pii); the page then says so in its header "
+        "(default: LAKEHOUSE_REPORT_SHOW_RESTRICTED, else keys instead of names)",
+    )
     args = parser.parse_args(argv)
     lake_uri = normalize_lake_uri(args.lake or default_lake_uri())
     try:
-        page = build_report(lake_uri, args.out)
+        page = build_report(lake_uri, args.out, args.show_restricted)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

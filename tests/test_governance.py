@@ -310,3 +310,22 @@ def test_masked_names_are_keyed_hmacs_and_the_key_is_in_no_artifact(governed: Go
     ]
     assert holders == []
     assert "${spark.lakehouse.pseudonym.hmac_key}" in (governed.pipeline.target / "manifest.json").read_text()
+
+
+def test_policy_check_fails_on_an_exposure_that_publishes_a_restricted_column(governed: Governed) -> None:
+    manifest = copy.deepcopy(governed.manifest)
+    [exposure] = [e for e in manifest["exposures"].values() if e["name"] == "business_report"]
+    metas = [m for m in (exposure.get("meta"), (exposure.get("config") or {}).get("meta")) if m is not None]
+    for meta in metas:
+        meta["publishes"] = [*meta["publishes"], "dim_customer.customer_name"]
+    violations = [str(v) for v in check_manifest_data(manifest)]
+    assert violations == [
+        "exposure business_report.customer_name: publishes dim_customer.customer_name, personal data, "
+        "with access: broad; hide it or restrict the exposure"
+    ]
+    for meta in metas:
+        meta["access"] = "restricted"  # a restricted page may show it
+    assert check_manifest_data(manifest) == []
+    for meta in metas:
+        del meta["access"]
+    assert any("needs config.meta.access" in str(v) for v in check_manifest_data(manifest))

@@ -9,6 +9,7 @@ by chromedriver through selenium) opens them. Screenshots land in the test's out
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -210,6 +211,21 @@ def test_report_page_shows_every_chart_with_its_title_and_the_data_range(
     generated = browser.find_element(By.CSS_SELECTOR, "#generated-at time").get_attribute("datetime")
     assert datetime.now(UTC) - datetime.fromisoformat(generated) < timedelta(hours=1)
     assert "Generated" in browser.find_element(By.ID, "generated-at").text
+
+    # Names are restricted (pii): by default the page shows keys, and says why.
+    text = browser.find_element(By.TAG_NAME, "body").text
+    assert "Customer#" not in text and "Supplier#" not in text
+    assert re.search(r"customer \d+", text) and re.search(r"supplier \d+", text)
+    assert "names are restricted" in browser.find_element(By.ID, "restricted").text
+
+
+def test_restricted_names_only_when_allowed() -> None:
+    from reports.business_report import RESTRICTED, report_sql
+
+    for name in ("top_customers", "top_suppliers"):
+        hidden, shown = report_sql(name, show_restricted=False), report_sql(name, show_restricted=True)
+        assert not any(column in hidden for column in RESTRICTED)
+        assert any(column in shown for column in RESTRICTED)
 
 
 def test_docs_site_lists_the_report_models_and_opens_one(docs_url: str, browser: Any, screenshots: Path) -> None:
