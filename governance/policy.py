@@ -163,7 +163,9 @@ def _exposure_violations(manifest: dict[str, Any]) -> list[Violation]:
             if pii and access == "broad":
                 violations.append(
                     Violation(
-                        name, f"publishes {entry}, personal data, with access: broad; hide it or restrict", column
+                        name,
+                        f"publishes {entry}, personal data, with access: broad; hide it or restrict the exposure",
+                        column,
                     )
                 )
     return violations
