@@ -115,12 +115,9 @@ def null_safe(rows: pa.Table) -> pa.Table:
     column's NULLs are replaced by a filler and flagged in a column of their own."""
     columns, names = [], []
     for name, column in zip(rows.column_names, rows.columns, strict=True):
-        if column.null_count:
-            columns += [pc.fill_null(column, _filler(column.type)), pc.is_null(column)]
-            names += [name, f"{name}__is_null"]
-        else:
-            columns += [column, pa.array([False] * rows.num_rows, pa.bool_())]
-            names += [name, f"{name}__is_null"]
+        filled = pc.fill_null(column, _filler(column.type)) if column.null_count else column
+        columns += [filled, pc.is_null(column)]
+        names += [name, f"{name}__is_null"]
     return pa.table(columns, names=names)
 
 

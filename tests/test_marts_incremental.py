@@ -19,6 +19,7 @@ from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import MySQLSettings
 from tests.pipeline import Pipeline
+from tests.test_extract import run_sql
 
 MODELS = ["stg_tpch__orders", "stg_tpch__lineitem", "fct_order_lines", "fct_orders"]
 
@@ -53,16 +54,6 @@ def lake_marts(lake: Path) -> dict[str, Any]:
     return {"months": [tuple(r) for r in months], "orders": tuple(totals or ())}
 
 
-def execute(settings: MySQLSettings, database: str, *statements: str) -> None:
-    conn = connect(settings, database)
-    try:
-        with conn.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="module")
 def chain(
     tmp_path_factory: pytest.TempPathFactory, tpch_dir: Path, tpch_contract: Contract, mysql_settings: MySQLSettings
@@ -73,7 +64,7 @@ def chain(
     try:
         yield pipeline
     finally:
-        execute(mysql_settings, database, f"DROP DATABASE {quote_identifier(database)}")
+        run_sql(mysql_settings, database, f"DROP DATABASE {quote_identifier(database)}")
 
 
 def extract(chain: Pipeline, *args: str) -> None:
@@ -90,7 +81,7 @@ def test_marts_follow_mysql_and_the_configured_lake(chain: Pipeline, mysql_setti
     assert lake_marts(chain.lake) == mysql_marts(mysql_settings, db)
 
     # Late and changed rows, through an incremental extract (cursors: the order keys, no look-back).
-    execute(
+    run_sql(
         mysql_settings,
         db,
         # a late line for an old order (its key is far below the watermark: found by the key scan)
@@ -119,7 +110,7 @@ def test_marts_follow_mysql_and_the_configured_lake(chain: Pipeline, mysql_setti
 
     # A month loses every line: insert_overwrite cannot empty it, so the table is built in full.
     first_month = "(SELECT o_orderkey FROM orders WHERE o_orderdate < '1992-02-01')"
-    execute(mysql_settings, db, f"DELETE FROM lineitem WHERE l_orderkey IN {first_month}")
+    run_sql(mysql_settings, db, f"DELETE FROM lineitem WHERE l_orderkey IN {first_month}")
     extract(chain, "--mode", "incremental")
     emptied = chain.dbt("run", "--select", "fct_order_lines", "fct_orders")
     assert "a month lost every line" in emptied.stdout
@@ -127,7 +118,7 @@ def test_marts_follow_mysql_and_the_configured_lake(chain: Pipeline, mysql_setti
     assert "1992-01-01" not in [month for month, *_ in lake_marts(chain.lake)["months"]]
 
     # Another lake, same metastore: the marts must be rebuilt there, never mixed with the first.
-    execute(
+    run_sql(
         mysql_settings,
         db,
         "DELETE FROM lineitem WHERE l_orderkey % 2 = 0",
@@ -142,7 +133,7 @@ def test_marts_follow_mysql_and_the_configured_lake(chain: Pipeline, mysql_setti
     assert lake_marts(chain.lake) != lake_marts(other)  # the first lake's marts were left alone
 
     # A new full snapshot: what changed is unknown, so the table is built in full.
-    execute(mysql_settings, db, "UPDATE lineitem SET l_extendedprice = l_extendedprice + 1 WHERE l_orderkey < 100")
+    run_sql(mysql_settings, db, "UPDATE lineitem SET l_extendedprice = l_extendedprice + 1 WHERE l_orderkey < 100")
     extract(chain, "--mode", "full")
     fourth = chain.dbt("run", "--select", "fct_order_lines", "fct_orders")
     assert "has a full snapshot" in fourth.stdout
