@@ -42,12 +42,11 @@ airflow-db: venv  ## Airflow's SQLite metadata and the pool for session-mode Spa
 	$(AIRFLOW) pools set spark_session 1 "dbt tasks on the local Spark session (one Derby metastore)" > /dev/null
 
 demo: venv mysql manifest airflow-db  ## the whole pipeline through Airflow on TPC-H $(SCALE)
-	$(AIRFLOW) dags test lakehouse_pipeline -c '{"tpch_scale": $(SCALE)}' > $(LAKEHOUSE_LOCAL_DIR)/demo.log 2>&1 \
-	  || { tail -50 $(LAKEHOUSE_LOCAL_DIR)/demo.log; echo "demo failed; full log: $(LAKEHOUSE_LOCAL_DIR)/demo.log"; exit 1; }
-	$(PY) -m orchestration.summary
+	$(PY) -m orchestration.demo --conf '{"tpch_scale": $(SCALE)}' --log "$(LAKEHOUSE_LOCAL_DIR)/demo.log"
 
 airflow-ui: manifest airflow-db  ## the Airflow UI on http://127.0.0.1:8080 (user admin, password printed at start)
-	$(AIRFLOW) standalone
+	@# standalone starts its scheduler, API server and DAG processor as `airflow ...` from PATH
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" AIRFLOW__API__HOST="$${AIRFLOW__API__HOST:-127.0.0.1}" $(AIRFLOW) standalone
 
 chromium:  ## headless Chromium for the browser tests (Debian packages)
 	scripts/install-chromium.sh

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from airflow.providers.google.cloud.operators.dataproc import (
@@ -24,12 +23,10 @@ from airflow.providers.google.cloud.operators.dataproc import (
     DataprocSubmitJobOperator,
 )
 from airflow.sdk import dag
-from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 
 from orchestration import config, tasks
+from orchestration.transform import task_group as transform_group
 
-REPO = Path(__file__).resolve().parent.parent
 PROJECT_ID = os.environ.get("GCP_PROJECT", "my-gcp-project")
 REGION = os.environ.get("GCP_REGION", "europe-west1")
 BUCKET = os.environ.get("LAKEHOUSE_BUCKET", "my-lakehouse-bucket")
@@ -122,32 +119,7 @@ def lakehouse_dataproc() -> None:
         labels={"app": "lakehouse", "managed-by": "airflow"},
         use_if_exists=True,  # a retried run reuses its own cluster
     )
-    transform = DbtTaskGroup(
-        group_id="transform",
-        project_config=ProjectConfig(
-            manifest_path=REPO / "target" / "manifest.json",
-            project_name="lakehouse",
-            install_dbt_deps=False,
-            models_relative_path="dbt_project/models",
-            env_vars=DBT_ENV,
-        ),
-        execution_config=ExecutionConfig(
-            dbt_project_path=REPO,
-            dbt_executable_path=str(REPO / ".venv" / "bin" / "dbt"),
-            invocation_mode=InvocationMode.DBT_RUNNER,
-        ),
-        render_config=RenderConfig(
-            dbt_project_path=REPO,
-            load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
-            # A test of two models (relationships) runs after both, as its own task.
-            should_detach_multiple_parents_tests=True,
-            emit_datasets=False,
-        ),
-        profile_config=ProfileConfig(
-            profile_name="lakehouse", target_name="dataproc", profiles_yml_filepath=REPO / "profiles" / "profiles.yml"
-        ),
-    )
+    transform = transform_group("transform", "dataproc", DBT_ENV)
     report = DataprocSubmitJobOperator(task_id="business_report", project_id=PROJECT_ID, region=REGION, job=REPORT_JOB)
     delete_cluster = DataprocDeleteClusterOperator(
         task_id="delete_cluster",

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Asset, AssetAlias, Param, dag, task, task_group
-from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 
-from orchestration import config, tasks
+from orchestration import config, tasks, transform
 
-REPO = Path(__file__).resolve().parent.parent
 DATASET = "tpch"
 LAKE = config.lake_uri()
 MARTS = [
@@ -48,32 +44,6 @@ DEFAULT_ARGS = {
 }
 
 
-def project(env: dict[str, str]) -> ProjectConfig:
-    """The dbt project, rendered from its manifest; `env` reaches every dbt command (templated)."""
-    return ProjectConfig(
-        dbt_project_path=REPO,
-        manifest_path=REPO / "target" / "manifest.json",
-        project_name="lakehouse",
-        install_dbt_deps=False,
-        models_relative_path="dbt_project/models",
-        seeds_relative_path="dbt_project/seeds",
-        snapshots_relative_path="dbt_project/snapshots",
-        env_vars=env,
-    )
-
-
-EXECUTION = ExecutionConfig(
-    dbt_executable_path=str(REPO / ".venv" / "bin" / "dbt"),
-    invocation_mode=InvocationMode.DBT_RUNNER,
-)
-RENDER = RenderConfig(
-    load_method=LoadMode.DBT_MANIFEST,
-    test_behavior=TestBehavior.AFTER_EACH,
-    # A test of two models (relationships) runs after both, as its own task.
-    should_detach_multiple_parents_tests=True,
-    emit_datasets=False,  # the DAG declares its own assets (lake folders) below
-)
-PROFILES = REPO / "profiles" / "profiles.yml"
 # The pseudonymisation key is read when a task runs (and masked), never when the file is parsed.
 DBT_ENV = {**config.dbt_env(), "LAKEHOUSE_PSEUDONYM_KEY": "{{ pseudonym_key() }}"}
 # Connections are read when a task runs (user_defined_macros below), not when the file is parsed.
@@ -155,21 +125,8 @@ def lakehouse_pipeline() -> None:
     def choose_dbt_target(dbt_target: str) -> str:
         return f"transform_{dbt_target}"
 
-    transform_local = DbtTaskGroup(
-        group_id="transform_local",
-        project_config=project(DBT_ENV),
-        execution_config=EXECUTION,
-        render_config=RENDER,
-        profile_config=ProfileConfig(profile_name="lakehouse", target_name="local", profiles_yml_filepath=PROFILES),
-        operator_args={"pool": SPARK_SESSION_POOL},
-    )
-    transform_thrift = DbtTaskGroup(
-        group_id="transform_thrift",
-        project_config=project(THRIFT_ENV),
-        execution_config=EXECUTION,
-        render_config=RENDER,
-        profile_config=ProfileConfig(profile_name="lakehouse", target_name="thrift", profiles_yml_filepath=PROFILES),
-    )
+    transform_local = transform.task_group("transform_local", "local", DBT_ENV, dbt_pool=SPARK_SESSION_POOL)
+    transform_thrift = transform.task_group("transform_thrift", "thrift", THRIFT_ENV)
 
     @task(outlets=MART_ASSETS, trigger_rule="none_failed_min_one_success")
     def publish_marts() -> list[str]:
@@ -179,9 +136,9 @@ def lakehouse_pipeline() -> None:
     @task_group(group_id="governance")
     def governance() -> None:
         @task(pool=SPARK_SESSION_POOL)
-        def test_results(dbt_target: str) -> str:
-            """All dbt tests in one run, whose results DataHub shows as assertions."""
-            return tasks.test_results(dbt_target)
+        def test_results(dbt_target: str, dag_run_id: str) -> str:
+            """The tests' results of this run's dbt build (DataHub shows them as assertions)."""
+            return tasks.test_results(dbt_target, dag_run_id)
 
         @task(pool=SPARK_SESSION_POOL)
         def catalog(dbt_target: str) -> str:
@@ -199,7 +156,7 @@ def lakehouse_pipeline() -> None:
             return tasks.emit_metadata(os.environ.get("LAKEHOUSE_DATAHUB_SINK", "file"))
 
         target = "{{ params.dbt_target }}"
-        test_results(target) >> catalog(target) >> check_policies() >> emit_metadata()
+        test_results(target, "{{ run_id }}") >> catalog(target) >> check_policies() >> emit_metadata()
 
     @task_group(group_id="docs")
     def docs() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,8 +19,7 @@ from ingest.contract import Contract, ContractError, contract_path, load_contrac
 from ingest.extract import ExtractError, ExtractOptions, extract_dataset
 from ingest.lake import LakeError
 from ingest.load import LoadError, LoadOptions, load_dataset, publish_run
-from ingest.settings import local_dir
-from orchestration import config
+from orchestration import config, transform
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +113,14 @@ def log_failure(context: dict[str, Any]) -> None:
 
 
 def business_report() -> str:
-    """The PySpark business report over the marts, in its own process (and its own small Spark)."""
+    """The PySpark business report over the marts. It uses the process's Spark session when there
+    is one (`airflow dags test` runs every task in the process of the dbt build), else a small one."""
+    from reports.business_report import build_report
+
     lake = config.lake_uri()
-    with config.google_credentials() as credentials:
-        env = {**os.environ, **credentials}
-        subprocess.run([sys.executable, "-m", "reports.business_report", "--lake", lake], check=True, env=env)
+    with config.google_credentials() as credentials, _environment(credentials):
+        page = build_report(lake)
+    log.info("the report: %s (also %s/reports/latest.html)", page, lake)
     return f"{lake}/reports/latest.html"
 
 
@@ -138,7 +141,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 def dbt_target_dir() -> Path:
     """Where the pipeline's own dbt commands (tests, docs) keep their artifacts."""
-    return local_dir() / "dbt-pipeline-target"
+    return transform.artifacts_dir()
 
 
 def run_dbt(*args: str, dbt_target: str) -> None:
@@ -155,10 +158,16 @@ def run_dbt(*args: str, dbt_target: str) -> None:
         raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or 'see the log above'}")
 
 
-def test_results(dbt_target: str) -> str:
-    """Every dbt test once more, for one run_results.json that governance turns into assertions."""
-    from governance.emit import save_run_results
+def test_results(dbt_target: str, dag_run_id: str) -> str:
+    """The run_results.json that governance turns into assertions: the one this run's `dbt build`
+    left (watcher mode keeps it), else every dbt test run once more (per-model mode)."""
+    from governance.emit import SAVED_RUN_RESULTS, save_run_results
 
+    kept = transform.build_results_of(dag_run_id)
+    if kept is not None:
+        log.info("the tests' results of this run's dbt build: %s", kept)
+        shutil.copyfile(kept, dbt_target_dir() / SAVED_RUN_RESULTS)
+        return str(dbt_target_dir() / SAVED_RUN_RESULTS)
     run_dbt("test", dbt_target=dbt_target)
     return str(save_run_results(dbt_target_dir()))
 

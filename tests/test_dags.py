@@ -4,7 +4,9 @@ that stops at the bad file, and the API server reporting the run."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -115,10 +117,32 @@ def test_pipeline_groups_run_in_order_with_a_cosmos_task_per_model_and_its_tests
                 assert f"{prefix}.run" in upstream_ids(dag, f"{prefix}.test")
         assert "choose_dbt_target" in upstream_ids(dag, f"transform_{target}.stg_tpch__orders.run")
         assert f"transform_{target}.rpt_pricing_summary.test" in upstream_ids(dag, "publish_marts")
-    assert {t.pool for t in groups["transform_local"].iter_tasks()} == {"spark_session"}
+    # One dbt build per run: the producer runs it in the session pool; each model's task follows
+    # its result without holding Spark, by rescheduling (a trigger would hold `dags test`).
+    local = list(groups["transform_local"].iter_tasks())
+    [producer] = [t for t in local if t.task_id.endswith("dbt_producer_watcher")]
+    assert producer.base_cmd == ["build"] and producer.pool == "spark_session"
+    sensors = [t for t in local if t.task_id.endswith((".run", ".test"))]
+    assert len(sensors) >= len(models) and all(t.mode == "reschedule" and t.pool == "default_pool" for t in sensors)
+    assert producer.callback is not None  # keeps the build's run_results.json for governance
     # Each mapped extract announces its own table through an alias (see the end-to-end test).
     assert [type(a).__name__ for a in dag.get_task("extract.extract_table").outlets] == ["AssetAlias"]
     assert len(dag.get_task("publish_marts").outlets) == MART_MODELS
+
+
+def test_per_model_execution_is_still_available_for_comparison(
+    airflow_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("LAKEHOUSE_DBT_EXECUTION", "per_model")
+    dag = DagBag(str(REPO_ROOT / "dags" / "lakehouse_pipeline.py")).dags["lakehouse_pipeline"]
+    ids = {t.task_id for t in dag.tasks}
+    assert not any("producer" in i for i in ids)
+    assert "transform_local.fct_orders.run" in ids and "transform_local.fct_orders.test" in ids
+    assert {t.pool for t in dag.task_group.children["transform_local"].iter_tasks()} == {"spark_session"}
+    monkeypatch.setenv("LAKEHOUSE_DBT_EXECUTION", "one_by_one")
+    assert "LAKEHOUSE_DBT_EXECUTION" in str(DagBag(str(REPO_ROOT / "dags" / "lakehouse_pipeline.py")).import_errors)
 
 
 def test_dataproc_dag_always_deletes_its_cluster(dagbag: Any) -> None:
@@ -281,3 +305,67 @@ def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
         for table in ("orders", "customer"):
             cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.{table}")
             assert cursor.fetchall() == checksums[table], table
+
+
+def test_make_airflow_ui_serves_the_pipeline_and_its_last_run_in_a_browser(
+    green_run: Any, airflow_home: Path, browser: Any, tmp_path: Path
+) -> None:
+    """The documented command, as a person uses it: start it, sign in with the password it prints,
+    see the DAG and its last run, stop it with Ctrl+C."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    port = free_port()
+    # PATH as a fresh shell has it: without .venv/bin, which is what broke the command.
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent)
+    env = {**os.environ, "PATH": path, "AIRFLOW__API__PORT": str(port), "AIRFLOW_HOME": str(airflow_home)}
+    env.pop("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", None)
+    output = tmp_path / "airflow-ui.log"
+    with output.open("w") as log_file:
+        server = subprocess.Popen(
+            ["make", "-s", "airflow-ui"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 240
+        password = None
+        while time.monotonic() < deadline and password is None:
+            assert server.poll() is None, output.read_text()
+            match = re.search(r"Password for user 'admin': (\S+)", output.read_text())
+            password = match.group(1) if match else None
+            time.sleep(1)
+        assert password, f"no password printed:\n{output.read_text()}"
+        base = f"http://127.0.0.1:{port}"
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=5).close()
+                break
+            except OSError:
+                time.sleep(1)
+        wait = WebDriverWait(browser, 60)
+        browser.get(f"{base}/dags/lakehouse_pipeline/runs")
+        wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "input[type=password]")))
+        browser.find_element(By.CSS_SELECTOR, "input:not([type=password])").send_keys("admin")
+        browser.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(password)
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(lambda driver: "lakehouse_pipeline" in driver.find_element(By.TAG_NAME, "body").text)
+        browser.get(f"{base}/dags/lakehouse_pipeline/runs")
+        wait.until(lambda driver: green_run.run_id in driver.find_element(By.TAG_NAME, "body").text)
+        browser.save_screenshot(str(tmp_path / "airflow-ui.png"))
+    finally:
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl+C in the terminal
+        try:
+            server.wait(timeout=90)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGKILL)
+    assert "Shutting down components" in output.read_text()
+    with pytest.raises(ProcessLookupError):  # nothing left of the standalone's processes
+        os.killpg(server.pid, 0)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listening

@@ -1,0 +1,131 @@
+"""The dbt project as an Airflow task group, shared by both DAGs (astronomer-cosmos).
+
+Two ways to run it, chosen by `LAKEHOUSE_DBT_EXECUTION` when the DAG file is parsed:
+
+- `watcher` (the default): one `dbt build` per pipeline run (Cosmos's `ExecutionMode.WATCHER`).
+  A producer task runs the build; every model still has its own task, which follows the model's
+  result as dbt reports it (status, log, retry). A model that failed is retried on its own, as a
+  `dbt run` of that model alone, without rebuilding those that succeeded. Per-run costs (a Spark
+  session, the on-run-start hook that registers the lake's sources) are paid once.
+- `per_model`: a dbt command per model and one per model's tests (`ExecutionMode.LOCAL`,
+  `TestBehavior.AFTER_EACH`), what the DAGs did before; kept for comparison (bench/bench_airflow.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk.bases.sensor import BaseSensorOperator
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+from ingest.settings import REPO_ROOT, local_dir
+
+log = logging.getLogger(__name__)
+
+EXECUTIONS = ("watcher", "per_model")
+PROFILES = REPO_ROOT / "profiles" / "profiles.yml"
+MANIFEST = REPO_ROOT / "target" / "manifest.json"
+# The producer's `dbt build` results, kept for governance (the tests' outcomes become assertions).
+BUILD_RESULTS = "run_results.producer.json"
+BUILD_RUN_ID = "run_results.producer.run_id"
+
+
+def execution() -> str:
+    """How the dbt task groups run: `watcher` (one dbt build) or `per_model` (a dbt command per node)."""
+    chosen = os.environ.get("LAKEHOUSE_DBT_EXECUTION", "watcher")
+    if chosen not in EXECUTIONS:
+        raise ValueError(f"LAKEHOUSE_DBT_EXECUTION={chosen!r}: choose one of {', '.join(EXECUTIONS)}")
+    return chosen
+
+
+def artifacts_dir() -> Path:
+    """Where the pipeline keeps dbt's artifacts between tasks (run results, catalog, docs site)."""
+    return local_dir() / "dbt-pipeline-target"
+
+
+def keep_build_results(project_dir: str, context: Any = None, **_: Any) -> None:
+    """Cosmos callback after the producer's `dbt build`: its run_results.json, kept (with the run
+    id) for the governance tasks, so they do not run every test a second time."""
+    source = Path(project_dir) / "target" / "run_results.json"
+    if not source.exists():
+        log.warning("the build left no run_results.json in %s", source.parent)
+        return
+    target = artifacts_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target / BUILD_RESULTS)
+    run_id = context["run_id"] if context else ""
+    (target / BUILD_RUN_ID).write_text(run_id, encoding="utf-8")
+    results = json.loads(source.read_text(encoding="utf-8")).get("results", [])
+    log.info("kept the build's results (%d nodes) for run %s in %s", len(results), run_id, target)
+
+
+def build_results_of(run_id: str) -> Path | None:
+    """The kept `dbt build` results when they are this run's, else None."""
+    target = artifacts_dir()
+    marker, results = target / BUILD_RUN_ID, target / BUILD_RESULTS
+    if marker.exists() and results.exists() and marker.read_text(encoding="utf-8") == run_id:
+        return results
+    return None
+
+
+def task_group(group_id: str, target: str, env: dict[str, str], dbt_pool: str | None = None) -> DbtTaskGroup:
+    """The dbt project as a task group for the dbt `target`, rendered from the manifest that
+    `dbt parse` wrote at set-up, so parsing the DAG file runs no dbt. `env` reaches every dbt
+    command (templated when the task runs). `dbt_pool` holds the tasks that run dbt: all of them
+    per model; in watcher mode the producer, while the model tasks (which only read its results
+    unless they retry a model) stay in the default pool, so they turn green as the build goes."""
+    watcher = execution() == "watcher"
+    operator_args: dict[str, Any] = {"pool": dbt_pool} if dbt_pool else {}
+    if watcher:
+        operator_args["callback"] = keep_build_results
+    group = DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=REPO_ROOT,
+            manifest_path=MANIFEST,
+            project_name="lakehouse",
+            install_dbt_deps=False,
+            models_relative_path="dbt_project/models",
+            seeds_relative_path="dbt_project/seeds",
+            snapshots_relative_path="dbt_project/snapshots",
+            env_vars=env,
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER if watcher else ExecutionMode.LOCAL,
+            dbt_executable_path=str(REPO_ROOT / ".venv" / "bin" / "dbt"),
+            invocation_mode=InvocationMode.DBT_RUNNER,
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,
+            # Per model, a test of two models (relationships) runs after both, as its own task.
+            # The watcher reports tests per model, so there it belongs to its models' test tasks.
+            should_detach_multiple_parents_tests=not watcher,
+            emit_datasets=False,  # the DAGs declare their own assets (lake folders)
+        ),
+        profile_config=ProfileConfig(profile_name="lakehouse", target_name=target, profiles_yml_filepath=PROFILES),
+        operator_args=operator_args,
+    )
+    if watcher:
+        for task in group.iter_tasks():
+            if isinstance(task, BaseSensorOperator):
+                _follow_by_rescheduling(task)
+                if dbt_pool:
+                    task.pool = "default_pool"
+    return group
+
+
+def _follow_by_rescheduling(sensor: BaseSensorOperator) -> None:
+    """A model's task checks the build's result for its model and, until the producer has it,
+    gives its slot back and looks again (reschedule mode) instead of deferring to a trigger. A
+    deferred trigger would hold `airflow dags test` (the demo and the tests run the DAG that way,
+    one task at a time) on a build that cannot start until the trigger ends."""
+    sensor.deferrable = False  # type: ignore[attr-defined]
+    sensor.mode = "reschedule"
+    sensor.poke_interval = 5
