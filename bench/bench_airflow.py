@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -131,6 +132,8 @@ def main() -> None:
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "DO_NOT_TRACK": "1",
         "AIRFLOW_HOME": str(REPO / ".local" / "bench" / "airflow-parse"),
+        # The masked models' key: the caller's (make exports the laptop's), else a throwaway one.
+        "LAKEHOUSE_PSEUDONYM_KEY": os.environ.get("LAKEHOUSE_PSEUDONYM_KEY") or secrets.token_hex(32),
     }
     subprocess.run([str(BIN / "dbt"), "parse", "--quiet"], cwd=REPO, check=True)
 
