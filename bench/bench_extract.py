@@ -120,7 +120,7 @@ def run_connectorx(settings: MySQLSettings, database: str, out: Path) -> int:
     import connectorx
     import pyarrow.parquet as pq
 
-    from ingest.mysql_arrow import _connectorx_url
+    from ingest.extract.mysql_arrow import _connectorx_url
 
     table = connectorx.read_sql(_connectorx_url(settings, database), "SELECT * FROM lineitem", return_type="arrow")
     out.mkdir(parents=True, exist_ok=True)

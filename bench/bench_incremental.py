@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_extract import prepare  # this script's folder is on sys.path
 
-from ingest import batches as lakebatches
 from ingest.contract import Contract, contract_path, load_contract
 from ingest.extract import ExtractOptions, extract_dataset
+from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
@@ -146,7 +146,7 @@ def ceiling(settings: MySQLSettings, database: str, out: Path) -> Row:
     import connectorx
     import pyarrow.parquet as pq
 
-    from ingest.mysql_arrow import _connectorx_url
+    from ingest.extract.mysql_arrow import _connectorx_url
 
     started = time.perf_counter()
     low = BASE_STAMP + dt.timedelta(hours=999) - dt.timedelta(hours=24)  # the watermark minus the look-back

@@ -36,6 +36,7 @@ from governance.lineage import ingest_lineage_mcps, read_audit, source_tables
 from governance.policy import looks_personal
 from ingest import lake as lakes
 from ingest.contract import contract_path, load_contract
+from ingest.errors import LakehouseError
 from ingest.settings import MySQLSettings, local_dir
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ TAGS = {
 }
 
 
-class GovernanceError(RuntimeError):
+class GovernanceError(LakehouseError):
     """Metadata could not be emitted; the message says what to do next."""
 
 

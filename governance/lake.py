@@ -5,7 +5,7 @@ and `gcs` extras of acryl-datahub 1.7.0.17 require pyarrow<24 and smart-open<8, 
 pins pyarrow 26 and smart-open 9. So the schemas are read here, the cheap way, and emitted as
 SchemaMetadata with MetadataChangeProposalWrapper:
 - raw zone: from the committed batches' `manifest.json` (columns with their contract and Arrow
-  types, rows, bytes), the same files that decide what readers see (`ingest.batches`); the
+  types, rows, bytes), the same files that decide what readers see (`ingest.extract.batches`); the
   profile (row and column counts) comes from the manifests too, so it costs no scan;
 - lakehouse zone: from one Parquet footer per model folder (pyarrow; on GCS through the client's
   ranged reads), plus hive partition folders such as `order_month=...`; row counts from the
@@ -35,7 +35,7 @@ from datahub.metadata.schema_classes import (
 
 from governance.datasets import Field, dataset_urn, ownership_mcp, schema_mcp
 from ingest import lake as lakes
-from ingest.batches import Batch, current_batches, table_prefix
+from ingest.extract.batches import Batch, current_batches, table_prefix
 from ingest.lake import Lake
 
 

@@ -33,7 +33,7 @@ from datahub.metadata.schema_classes import (
 from governance.datasets import ENV, Field, dataset_urn, ownership_mcp, schema_mcp
 from governance.lake import RawTable
 from ingest.contract import Contract, Table
-from ingest.extract_audit import extracts_table, lake_id
+from ingest.extract.audit import extracts_table, lake_id
 from ingest.load.audit import audit_table
 from ingest.mysql import connect
 from ingest.settings import MySQLSettings

@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from ingest.errors import DataError
+
 GLOSSARY = Path(__file__).parent / "glossary.yml"
 REQUIRED_META = ("owner", "domain", "tier", "access")
 ACCESS_LEVELS = ("restricted", "broad")
@@ -45,7 +47,7 @@ NOT_PERSONAL = frozenset(
 )
 
 
-class PolicyError(RuntimeError):
+class PolicyError(DataError):
     """One or more models break the governance policy; the message lists every violation."""
 
 

@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ingest.errors import DataError
+
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
 
 # MySQL allows more, but a conservative identifier is safe in MySQL, Spark, Parquet and dbt alike.
@@ -48,7 +50,7 @@ def _key_bytes(sql_type: SqlType) -> int:
     return 16
 
 
-class ContractError(ValueError):
+class ContractError(DataError, ValueError):
     """A contract file is missing, unreadable or breaks the schema."""
 
 

@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 import google_crc32c
 
+from ingest.errors import DataError
 from ingest.settings import local_dir
 
 UPLOAD_ATTEMPTS = 3  # whole-object attempts when a checksum does not match (transport retries are inside each)
@@ -36,7 +37,7 @@ UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024  # resumable upload chunk; the client retr
 GCS_TIMEOUT = 60.0  # seconds per HTTP request
 
 
-class LakeError(RuntimeError):
+class LakeError(DataError):
     """The lake cannot be reached, read or written; the message says what to do next."""
 
 

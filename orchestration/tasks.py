@@ -15,10 +15,10 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from ingest.contract import Contract, ContractError, contract_path, load_contract
-from ingest.extract import ExtractError, ExtractOptions, extract_dataset
-from ingest.lake import LakeError
-from ingest.load import LoadError, LoadOptions, load_dataset, publish_run
+from ingest.contract import Contract, contract_path, load_contract
+from ingest.errors import DataError, TransientError
+from ingest.extract import ExtractOptions, extract_dataset
+from ingest.load import LoadOptions, load_dataset, publish_run
 from orchestration import config, transform
 
 log = logging.getLogger(__name__)
@@ -28,11 +28,21 @@ class PipelineDataError(AirflowFailException):
     """A problem in the data or its contract: the task fails at once, since retrying will not help."""
 
 
-def contract_for(dataset: str) -> Contract:
+@contextmanager
+def airflow_retry_policy() -> Iterator[None]:
+    """The project's errors mapped to Airflow once: a `TransientError` (a service, a lock) is
+    raised as it is, so Airflow retries it with backoff; a `DataError` fails the task at once."""
     try:
-        return load_contract(contract_path(dataset))
-    except ContractError as exc:
+        yield
+    except TransientError:
+        raise
+    except DataError as exc:
         raise PipelineDataError(str(exc)) from exc
+
+
+def contract_for(dataset: str) -> Contract:
+    with airflow_retry_policy():
+        return load_contract(contract_path(dataset))
 
 
 def prepare_source(dataset: str, source: str | None, scale: float) -> str:
@@ -56,10 +66,8 @@ def table_names(dataset: str) -> list[str]:
 def stage_table(dataset: str, source: str, table: str, database: str | None, run_id: str) -> dict[str, Any]:
     """CSV -> a staged copy of one MySQL table, for the pipeline run `run_id` (published by `publish_load`)."""
     options = LoadOptions(database=database or None, tables=[table], lock_timeout=600, run_id=run_id, publish=False)
-    try:
+    with airflow_retry_policy():
         [report] = load_dataset(contract_for(dataset), Path(source), config.mysql_settings(), options)
-    except LoadError as exc:
-        raise PipelineDataError(str(exc)) from exc
     summary = {
         "table": table,
         "rows_read": report.total("rows_read"),
@@ -73,10 +81,8 @@ def stage_table(dataset: str, source: str, table: str, database: str | None, run
 
 def publish_load(dataset: str, database: str | None, run_id: str) -> list[str]:
     """Publish every table the run staged at once: the dataset changes all together or not at all."""
-    try:
+    with airflow_retry_policy():
         published = publish_run(config.mysql_settings(), database or contract_for(dataset).dataset, run_id)
-    except LoadError as exc:
-        raise PipelineDataError(str(exc)) from exc
     log.info("published %s", ", ".join(published) or "nothing (every file unchanged)")
     return published
 
@@ -84,11 +90,8 @@ def publish_load(dataset: str, database: str | None, run_id: str) -> list[str]:
 def extract_table(dataset: str, table: str, database: str | None = None, mode: str = "full") -> dict[str, Any]:
     """MySQL -> the lake's raw zone for one table (a committed batch, or nothing new)."""
     options = ExtractOptions(database=database or None, tables=[table], mode=mode, workers=1)  # type: ignore[arg-type]
-    try:
-        with config.google_credentials() as credentials, _environment(credentials):
-            [result] = extract_dataset(contract_for(dataset), config.mysql_settings(), config.lake_uri(), options)
-    except (ContractError, LakeError, ExtractError) as exc:
-        raise PipelineDataError(str(exc)) from exc
+    with airflow_retry_policy(), config.google_credentials() as credentials, _environment(credentials):
+        [result] = extract_dataset(contract_for(dataset), config.mysql_settings(), config.lake_uri(), options)
     summary = {
         "table": table,
         "mode": result.mode,
@@ -180,12 +183,10 @@ def catalog(dbt_target: str) -> str:
 
 def check_policies() -> None:
     """Owners, descriptions, domains and PII tags on every model (governance/policy.py)."""
-    from governance.policy import PolicyError, enforce
+    from governance.policy import enforce
 
-    try:
+    with airflow_retry_policy():
         enforce(dbt_target_dir() / "manifest.json", dbt_target_dir() / "catalog.json")
-    except PolicyError as exc:
-        raise PipelineDataError(str(exc)) from exc
 
 
 def emit_metadata(sink: str = "file") -> str:

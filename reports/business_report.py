@@ -57,7 +57,7 @@ REGION_COLORS = {
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
 
 
-class ReportError(RuntimeError):
+class ReportError(RuntimeError):  # standalone on a cluster: no project imports
     """The report cannot be made; the message says what to do next."""
 
 

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from ingest import lake as lakes
+from ingest.errors import LakehouseError
 from ingest.settings import REPO_ROOT, local_dir
 
 REQUIRED = ("index.html", "manifest.json", "catalog.json")
 
 
-class DocsError(RuntimeError):
+class DocsError(LakehouseError):
     """The docs cannot be published or served; the message says what to do next."""
 
 
@@ -161,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"dbt docs published: {publish_docs(args.target_path or default_target_dir(), lake_uri)}")
             return 0
         server = make_server(local_docs_dir(lake_uri), args.bind, args.port)
-    except (DocsError, lakes.LakeError) as exc:
+    except LakehouseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

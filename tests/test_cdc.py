@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import batches as lakebatches
 from ingest import lake as lakes
 from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_dataset
+from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings

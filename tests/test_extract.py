@@ -22,11 +22,11 @@ import pymysql
 import pytest
 from typer.testing import CliRunner
 
-from ingest import batches as lakebatches
 from ingest import lake as lakes
 from ingest.cli import app
 from ingest.contract import Contract, Table
 from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_dataset
+from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, create_table_sql, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings, audit_database

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import batches as lakebatches
 from ingest import lake as lakes
 from ingest.contract import Contract
 from ingest.extract import ExtractOptions, TableResult, extract_dataset
+from ingest.extract import batches as lakebatches
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 from tests.gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401

@@ -13,11 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingest import batches as lakebatches
-from ingest import extract_changes as changes
 from ingest import lake as lakes
 from ingest.contract import Contract
-from ingest.extract import ExtractOptions, TableResult, extract_dataset
+from ingest.extract import ExtractOptions, TableResult, changes, extract_dataset
+from ingest.extract import batches as lakebatches
 from ingest.mysql import connect
 from ingest.settings import MySQLSettings
 from tests.test_extract import create_table
@@ -262,7 +261,7 @@ def test_late_insert_with_a_composite_key(
 def test_a_batch_from_a_clock_behind_the_previous_one(
     mysql_settings: MySQLSettings, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ingest.extract as extract_module
+    import ingest.extract.runner as extract_module
 
     c = contract(
         [

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import batches as lakebatches
 from ingest import lake as lakes
 from ingest.extract import ExtractOptions, extract_dataset
+from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import MySQLUnavailable, connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings

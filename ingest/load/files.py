@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.contract import Column, Table
+from ingest.errors import DataError
 
 BOM = codecs.BOM_UTF8
 CHUNK = 1 << 20
 
 
-class FileError(ValueError):
+class FileError(DataError, ValueError):
     """A whole file cannot be loaded (empty, header does not match the contract, ...)."""
 
 

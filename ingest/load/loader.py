@@ -21,6 +21,7 @@ import pymysql
 from rich.progress import Progress, TaskID
 
 from ingest.contract import Contract, Table
+from ingest.errors import DataError, TransientError
 from ingest.load import audit
 from ingest.load.files import FileError, FileInfo, inspect_file
 from ingest.load.keys import KeyIndex
@@ -34,7 +35,7 @@ from ingest.settings import MySQLSettings, audit_database, quarantine_dir
 MAX_PASSES = 3  # a file is streamed again only if MySQL named rows to leave out (never seen so far)
 
 
-class LoadError(RuntimeError):
+class LoadError(DataError):
     """A load that cannot finish; the target tables keep their previous contents."""
 
 
@@ -42,7 +43,7 @@ class TooManyBadRows(LoadError):
     pass
 
 
-class LoadLocked(LoadError):
+class LoadLocked(LoadError, TransientError):
     pass
 
 

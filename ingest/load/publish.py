@@ -20,13 +20,14 @@ from __future__ import annotations
 from pymysql.connections import Connection
 
 from ingest import failpoints
+from ingest.errors import DataError
 from ingest.load import audit
 from ingest.mysql import quote_identifier, scalar
 
 PREFIX = "_lh_"  # reserved: contract tables may not start with it
 
 
-class PublishError(RuntimeError):
+class PublishError(DataError):
     """The run cannot be published; nothing changed."""
 
 

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from ingest.contract import Table
+from ingest.errors import DataError
 from ingest.load.files import FileInfo
 from ingest.load.keys import KeyIndex, key_form, key_text
 from ingest.load.quarantine import QuarantineFile
@@ -29,7 +30,7 @@ from ingest.load.validate import RowValidator, checker_for
 from ingest.load.values import ColumnChecker
 
 
-class StreamError(RuntimeError):
+class StreamError(DataError):
     """The file cannot be streamed as the contract says (the two parsers disagree, too many bad rows)."""
 
 

@@ -12,12 +12,12 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table as RichTable
 
-from ingest.cli_common import console, fail, mysql_settings, out, resolve_contract
+from ingest.cli.common import console, fail, mysql_settings, out, resolve_contract
+from ingest.cli.extract import extract
 from ingest.contract import ContractError
-from ingest.extract_cli import extract
+from ingest.errors import LakehouseError
 from ingest.infer import infer_contract
-from ingest.load import LoadError, LoadOptions, TableReport, load_dataset, read_quarantine
-from ingest.mysql import MySQLUnavailable
+from ingest.load import LoadOptions, TableReport, load_dataset, read_quarantine
 
 app = typer.Typer(
     help="Move data into the lakehouse: CSV files -> MySQL (-> the lake, in later commands).",
@@ -122,7 +122,7 @@ def load(
     try:
         with bars:
             reports = load_dataset(contract, source, mysql_settings(), options, bars)
-    except (LoadError, MySQLUnavailable, ContractError) as exc:
+    except LakehouseError as exc:
         fail(str(exc))
     print_summary(options.database or contract.dataset, reports)
 

@@ -38,17 +38,16 @@ import pyarrow.parquet as pq
 import pymysql
 from pymysql.connections import Connection
 
-from ingest import batches as lakebatches
-from ingest import extract_audit as audit
-from ingest import extract_cdc as cdc
-from ingest import extract_changes as changes
 from ingest import failpoints
 from ingest import lake as lakes
-from ingest.batches import DEFAULT_GRACE, MANIFEST, BinlogPosition, ColumnEntry, FileEntry, Manifest, Watermark
 from ingest.contract import Contract, ContractError, SqlType, Table
+from ingest.errors import DataError
+from ingest.extract import audit, cdc, changes
+from ingest.extract import batches as lakebatches
+from ingest.extract.batches import DEFAULT_GRACE, MANIFEST, BinlogPosition, ColumnEntry, FileEntry, Manifest, Watermark
+from ingest.extract.mysql_arrow import READERS, Condition, ReadError, arrow_schema, pick_reader, read_batches
 from ingest.lake import Lake, LakeError
 from ingest.mysql import MySQLUnavailable, connect, quote_identifier
-from ingest.mysql_arrow import READERS, Condition, ReadError, arrow_schema, pick_reader, read_batches
 from ingest.settings import MySQLSettings
 
 Mode = Literal["full", "incremental", "cdc"]
@@ -72,7 +71,7 @@ _STORED_AS: dict[str, set[str]] = {
 }
 
 
-class ExtractError(RuntimeError):
+class ExtractError(DataError):
     """An extract that cannot finish; nothing of it was committed."""
 
 

@@ -11,12 +11,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from ingest.cli_common import console, fail, mysql_settings, out, resolve_contract
+from ingest.cli.common import console, fail, mysql_settings, out, resolve_contract
 from ingest.contract import ContractError
-from ingest.extract import ExtractError, ExtractFailed, ExtractOptions, TableResult, extract_dataset
-from ingest.lake import LakeError, default_lake_uri
-from ingest.mysql import MySQLUnavailable
-from ingest.mysql_arrow import ReadError
+from ingest.errors import LakehouseError
+from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_dataset
+from ingest.lake import default_lake_uri
 
 
 class _Bars:
@@ -165,6 +164,6 @@ def extract(
         if exc.results:
             print_summary(lake_uri, exc.results)
         fail(str(exc))
-    except (ExtractError, LakeError, MySQLUnavailable, ReadError) as exc:
+    except LakehouseError as exc:
         fail(str(exc))
     print_summary(lake_uri, results)

@@ -32,15 +32,16 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from pymysql.connections import Connection
 
-from ingest.batches import BinlogPosition
 from ingest.contract import Table
-from ingest.mysql_arrow import arrow_schema, column_array
+from ingest.errors import DataError
+from ingest.extract.batches import BinlogPosition
+from ingest.extract.mysql_arrow import arrow_schema, column_array
 from ingest.settings import MySQLSettings
 
 REQUIRED = {"log_bin": "1", "binlog_format": "ROW", "binlog_row_image": "FULL", "binlog_row_metadata": "FULL"}
 
 
-class CdcUnavailable(RuntimeError):
+class CdcUnavailable(DataError):
     """The server cannot serve change data capture; the message says what to set."""
 
 

@@ -31,6 +31,7 @@ import pymysql.converters
 import pymysql.cursors
 
 from ingest.contract import SqlType, Table
+from ingest.errors import TransientError
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import MySQLSettings
 
@@ -42,7 +43,7 @@ SLOW_CONSUMER = "SET SESSION net_write_timeout = 600"  # the writer may pause th
 SQL_MODE = "SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')"  # `literal` escapes with \\
 
 
-class ReadError(RuntimeError):
+class ReadError(TransientError):
     """MySQL returned something that does not fit the contract, or the reader failed."""
 
 
