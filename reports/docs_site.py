@@ -14,17 +14,17 @@ atomically on a local lake and uploaded with checksums on GCS (`ingest.lake.publ
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, NoReturn
+
+import typer
 
 from ingest import lake as lakes
 from ingest.errors import LakehouseError
@@ -129,55 +129,67 @@ def make_server(directory: Path, host: str = "127.0.0.1", port: int = 0) -> Thre
     return ThreadingHTTPServer((host, port), handler)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m reports.docs_site",
-        description="Publish the dbt docs site to <lake>/docs/ and browse it locally.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    publish = commands.add_parser(
-        "publish",
-        help="copy dbt's docs (after `dbt docs generate --static`) to <lake>/docs/",
-        description="Copy index.html (the self-contained static_index.html when present), manifest.json and "
-        "catalog.json from dbt's target folder to <lake>/docs/, index.html last.",
-    )
-    publish.add_argument(
-        "--target-path", type=Path, default=None, help="dbt's target folder (default: DBT_TARGET_PATH, else target)"
-    )
-    serve = commands.add_parser(
-        "serve",
-        help="serve <lake>/docs/ at http://127.0.0.1:PORT/",
-        description="Serve <lake>/docs/ over HTTP on this machine only (a gs:// lake's docs are downloaded first).",
-    )
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
-    serve.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    for sub in (publish, serve):
-        sub.add_argument(
-            "--lake", default=None, help="lake URI (default: LAKEHOUSE_LAKE_URI, else file://<.local>/lake)"
-        )
-    args = parser.parse_args(argv)
-    lake_uri = args.lake or lakes.default_lake_uri()
+app = typer.Typer(
+    help="Publish the dbt docs site to <lake>/docs/ and browse it locally.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+LakeOption = Annotated[
+    str | None, typer.Option(help="Lake URI (default: LAKEHOUSE_LAKE_URI, else file://<.local>/lake).")
+]
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def publish(
+    target_path: Annotated[
+        Path | None, typer.Option(help="dbt's target folder (default: DBT_TARGET_PATH, else target).")
+    ] = None,
+    lake: LakeOption = None,
+) -> None:
+    """Copy dbt's docs (after `dbt docs generate --static`) to <lake>/docs/: index.html (the
+    self-contained static_index.html when present), manifest.json and catalog.json, index.html last."""
     try:
-        if args.command == "publish":
-            print(f"dbt docs published: {publish_docs(args.target_path or default_target_dir(), lake_uri)}")
-            return 0
-        server = make_server(local_docs_dir(lake_uri), args.bind, args.port)
+        published = publish_docs(target_path or default_target_dir(), lake or lakes.default_lake_uri())
     except LakehouseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        _fail(str(exc))
+    typer.echo(f"dbt docs published: {published}")
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8080,
+    bind: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    lake: LakeOption = None,
+) -> None:
+    """Serve <lake>/docs/ at http://127.0.0.1:PORT/ on this machine only (a gs:// lake's docs are
+    downloaded first). Ctrl+C stops."""
+    lake_uri = lake or lakes.default_lake_uri()
+    try:
+        server = make_server(local_docs_dir(lake_uri), bind, port)
+    except LakehouseError as exc:
+        _fail(str(exc))
     except OSError as exc:
-        print(f"error: cannot listen on {args.bind}:{args.port} ({exc}); pick another --port", file=sys.stderr)
-        return 2
-    host, port = server.server_address[:2]
-    print(f"Serving the dbt docs of {lake_uri} at http://{host!s}:{port}/ (Ctrl+C stops)", flush=True)
+        _fail(f"cannot listen on {bind}:{port} ({exc}); pick another --port")
+    host, bound = server.server_address[:2]
+    typer.echo(f"Serving the dbt docs of {lake_uri} at http://{host!s}:{bound}/ (Ctrl+C stops)")
+    sys.stdout.flush()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
-    return 0
+
+
+def main() -> None:
+    app()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table as RichTable
+from rich.progress import Progress, TaskID
 
-from ingest.cli.common import console, fail, mysql_settings, out, resolve_contract
+from ingest.cli import display
+from ingest.cli.common import fail, mysql_settings, out, resolve_contract
+from ingest.cli.display import progress_bars, size
 from ingest.contract import ContractError
 from ingest.errors import LakehouseError
 from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_dataset
@@ -34,25 +35,23 @@ class _Bars:
             self.progress.advance(self.tasks[table], rows)
 
 
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:,.1f} {unit}" if unit != "B" else f"{count} B"
-        value /= 1024
-    return f"{count} B"
-
-
 def print_summary(lake: str, results: list[TableResult]) -> None:
     """One row per table: rows (checked against MySQL), files, bytes, rows/s, batch."""
-    table = RichTable(title=f"extract into {lake}")
-    headers = ["table", "mode", "status", "rows", "deleted", "MySQL count", "files", "size", "seconds", "rows/s"]
-    headers.append("batch")
-    for header in headers:
-        table.add_column(header, justify="left" if header in ("table", "mode", "status", "batch") else "right")
-    for r in results:
-        rate = f"{r.rows / r.seconds:,.0f}" if r.seconds > 0 and r.rows else "-"
-        table.add_row(
+    headers = (
+        "table",
+        "mode",
+        "status",
+        "rows",
+        "deleted",
+        "MySQL count",
+        "files",
+        "size",
+        "seconds",
+        "rows/s",
+        "batch",
+    )
+    rows = [
+        [
             r.table,
             r.mode,
             r.status + (f" ({r.note})" if r.note else ""),
@@ -60,15 +59,17 @@ def print_summary(lake: str, results: list[TableResult]) -> None:
             f"{r.deleted:,}",
             f"{r.source_rows:,}",
             str(r.files),
-            _size(r.bytes),
+            size(r.bytes),
             f"{r.seconds:.2f}",
-            rate,
+            f"{r.rows / r.seconds:,.0f}" if r.seconds > 0 and r.rows else "-",
             r.batch or "-",
-        )
-    rows, size = sum(r.rows for r in results), sum(r.bytes for r in results)
+        ]
+        for r in results
+    ]
+    total_rows, total_size = sum(r.rows for r in results), sum(r.bytes for r in results)
     deleted, counted = sum(r.deleted for r in results), sum(r.source_rows for r in results)
-    table.add_row("total", "", "", f"{rows:,}", f"{deleted:,}", f"{counted:,}", "", _size(size), "", "", "")
-    out.print(table)
+    rows.append(["total", "", "", f"{total_rows:,}", f"{deleted:,}", f"{counted:,}", "", size(total_size), "", "", ""])
+    display.print_summary(f"extract into {lake}", headers, rows, left=("table", "mode", "status", "batch"))
     removed = sum(len(r.removed) for r in results)
     if removed:
         out.print(f"removed {removed} batch(es) past --keep full snapshots and --retention-grace")
@@ -146,15 +147,7 @@ def extract(
         max_file_bytes=max_file_mb * 1024 * 1024,
     )
     lake_uri = lake or default_lake_uri()
-    bars = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("rows"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not progress,
-    )
+    bars = progress_bars("rows", progress)
     try:
         with bars:
             results = extract_dataset(contract, mysql_settings(), lake_uri, options, _Bars(bars))

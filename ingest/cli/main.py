@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table as RichTable
 
+from ingest.cli import display
 from ingest.cli.common import console, fail, mysql_settings, out, resolve_contract
+from ingest.cli.display import progress_bars
 from ingest.cli.extract import extract
 from ingest.contract import ContractError
 from ingest.errors import LakehouseError
@@ -110,15 +111,7 @@ def load(
         lock_timeout=lock_timeout,
         quarantine_root=quarantine,
     )
-    bars = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not progress,
-    )
+    bars = progress_bars("bytes", progress)
     try:
         with bars:
             reports = load_dataset(contract, source, mysql_settings(), options, bars)
@@ -148,42 +141,37 @@ def show_quarantine(
 
 
 def print_summary(database: str, reports: list[TableReport]) -> None:
-    table = RichTable(title=f"load into MySQL database {database}")
-    for header in ("table", "files", "rows read", "loaded", "rejected", "seconds", "rows/s", "status"):
-        table.add_column(header, justify="left" if header in ("table", "status") else "right")
-    totals = [0, 0, 0, 0.0]
+    headers = ("table", "files", "rows read", "loaded", "rejected", "seconds", "rows/s", "status")
+    rows = []
     for report in reports:
         read, loaded, rejected = (report.total(a) for a in ("rows_read", "rows_loaded", "rows_rejected"))
-        seconds = report.seconds
         status = "unchanged" if report.skipped else "replaced" if report.mode == "replace" else "upserted"
-        table.add_row(
-            report.name,
-            str(len(report.files)),
-            f"{read:,}",
-            f"{loaded:,}",
-            f"[red]{rejected:,}[/]" if rejected else "0",
-            f"{seconds:.2f}",
-            f"{loaded / seconds:,.0f}" if seconds > 0 and loaded else "-",
-            status,
+        rows.append(
+            [
+                report.name,
+                str(len(report.files)),
+                f"{read:,}",
+                f"{loaded:,}",
+                f"[red]{rejected:,}[/]" if rejected else "0",
+                f"{report.seconds:.2f}",
+                _rate(loaded, report.seconds),
+                status,
+            ]
         )
-        totals = [totals[0] + read, totals[1] + loaded, totals[2] + rejected, totals[3] + seconds]
-    rate = f"{totals[1] / totals[3]:,.0f}" if totals[3] > 0 and totals[1] else "-"
-    table.add_row(
-        "total",
-        "",
-        f"{totals[0]:,}",
-        f"{totals[1]:,}",
-        f"{totals[2]:,}",
-        f"{totals[3]:.2f}",
-        rate,
-        "",
-        end_section=True,
+    read, loaded, rejected = (sum(r.total(a) for r in reports) for a in ("rows_read", "rows_loaded", "rows_rejected"))
+    seconds = sum(r.seconds for r in reports)
+    rows.append(
+        ["total", "", f"{read:,}", f"{loaded:,}", f"{rejected:,}", f"{seconds:.2f}", _rate(loaded, seconds), ""]
     )
-    out.print(table)
+    display.print_summary(f"load into MySQL database {database}", headers, rows, left=("table", "status"))
     for report in reports:
         for file in report.files:
             if file.quarantine:
                 out.print(f"[yellow]{file.rows_rejected} rejected row(s) of {file.path.name}:[/] {file.quarantine}")
+
+
+def _rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:,.0f}" if seconds > 0 and rows else "-"
 
 
 def main() -> None:
