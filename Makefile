@@ -19,7 +19,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DATAHUB_TELEMETRY_ENABLED := false
 AIRFLOW := $(VENV)/bin/airflow
 
-.PHONY: demo test lint typecheck unit venv mysql manifest airflow-db airflow-ui chromium bench clean
+.PHONY: demo test check lint typecheck unit venv mysql manifest airflow-db airflow-ui chromium bench clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
@@ -63,8 +63,11 @@ typecheck: venv
 
 test: unit lint typecheck  ## the whole test suite, ruff and mypy
 
+check: venv lint typecheck  ## the fast loop: ruff, mypy and tests/unit (no MySQL, Java or Chromium), in seconds
+	$(PY) -m pytest -q tests/unit
+
 bench: venv mysql  ## benchmarks at TPC-H scale 1, and the property tests with a larger budget (see README)
-	HYPOTHESIS_PROFILE=bench $(PY) -m pytest -q tests/test_load_properties.py tests/unit/test_values.py
+	HYPOTHESIS_PROFILE=bench $(PY) -m pytest -q tests/integration/test_load_properties.py tests/unit/test_values.py
 	$(PY) bench/bench_load.py --scale 1
 	$(PY) bench/bench_extract.py --scale 0.1 1
 	$(PY) bench/bench_dbt.py --scale 0.1 1

@@ -104,7 +104,7 @@ def bench_pipeline(scale: float, base_env: dict[str, str], executions: list[str]
                 "governance: check": [*py, "governance", "check"],
                 "governance: emit": [*py, "governance", "emit"],
                 "publish docs": [*py, "reports.docs_site", "publish", "--target-path", str(state / "dbt-target")],
-                "report": [*py, "reports.business_report"],
+                "report": [*py, "reports.business"],
             }
             for name, command in steps.items():
                 times[f"plain: {name}"] = timed(command, env)

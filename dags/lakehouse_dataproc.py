@@ -84,7 +84,9 @@ REPORT_JOB = {
     "reference": {"project_id": PROJECT_ID},
     "placement": {"cluster_name": CLUSTER_NAME},
     "pyspark_job": {
-        "main_python_file_uri": f"gs://{BUCKET}/jobs/business_report.py",
+        # The entry point and the project's packages as one archive (python -m reports.business.archive).
+        "main_python_file_uri": f"gs://{BUCKET}/jobs/dataproc_job.py",
+        "python_file_uris": [f"gs://{BUCKET}/jobs/lakehouse.zip"],
         "args": ["--lake", LAKE],
     },
 }

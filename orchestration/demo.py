@@ -122,5 +122,9 @@ def main(
     summary.main()
 
 
-if __name__ == "__main__":
+def cli() -> None:
     typer.run(main)
+
+
+if __name__ == "__main__":
+    cli()

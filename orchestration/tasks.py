@@ -118,7 +118,7 @@ def log_failure(context: dict[str, Any]) -> None:
 def business_report() -> str:
     """The PySpark business report over the marts. It uses the process's Spark session when there
     is one (`airflow dags test` runs every task in the process of the dbt build), else a small one."""
-    from reports.business_report import build_report
+    from reports.business import build_report
 
     lake = config.lake_uri()
     with config.google_credentials() as credentials, _environment(credentials):

@@ -11,10 +11,9 @@ import pytest
 import yaml
 
 from ingest.settings import REPO_ROOT
-
-from .conftest import TPCH_ROWS
-from .pipeline import MARTS, Pipeline, free_port
-from .tpch_reference import REPORTS, assert_reports_match, report_vars_differ
+from tests.conftest import TPCH_ROWS
+from tests.pipeline import MARTS, Pipeline, free_port
+from tests.tpch_reference import REPORTS, assert_reports_match, report_vars_differ
 
 
 def test_dbt_vars_hold_the_specification_parameters() -> None:

@@ -28,7 +28,7 @@ from ingest.extract import batches as lakebatches
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 from tests.gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401
-from tests.test_extract import create_table
+from tests.integration.test_extract import create_table
 
 ACCOUNTS = Contract.model_validate(
     {

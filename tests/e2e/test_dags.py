@@ -23,8 +23,7 @@ import pytest
 
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
-
-from .conftest import TPCH_ROWS, table_count
+from tests.conftest import TPCH_ROWS, table_count
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 REPORT_MODELS = 22
@@ -160,7 +159,10 @@ def test_dataproc_dag_always_deletes_its_cluster(dagbag: Any) -> None:
     assert {t.profile_config.target_name for t in runs} == {"dataproc"}
     assert runs[0].env["DATAPROC_THRIFT_HOST"] == f"{create.cluster_name}-m"
     report = dag.get_task("business_report")
-    assert report.job["pyspark_job"]["main_python_file_uri"].endswith("business_report.py")
+    assert report.job["pyspark_job"]["main_python_file_uri"].endswith("/jobs/dataproc_job.py")
+    assert report.job["pyspark_job"]["python_file_uris"] == [
+        f"gs://{os.environ.get('LAKEHOUSE_BUCKET', 'my-lakehouse-bucket')}/jobs/lakehouse.zip"
+    ]
     assert report.job["placement"]["cluster_name"] == create.cluster_name
 
 

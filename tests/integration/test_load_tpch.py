@@ -14,8 +14,7 @@ from ingest.contract import Column, Contract, Table
 from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import quote_identifier
 from ingest.settings import MySQLSettings, audit_database
-
-from .conftest import TPCH_ROWS, table_count
+from tests.conftest import TPCH_ROWS, table_count
 
 
 def mysql_profile(column: Column) -> str:

@@ -8,8 +8,7 @@ import pytest
 import yaml
 
 from ingest.contract import Contract, ContractError, SqlType, contract_path, load_contract
-
-from .conftest import TPCH_ROWS
+from tests.conftest import TPCH_ROWS
 
 
 def write(tmp_path: Path, data: object) -> Path:

@@ -23,12 +23,11 @@ import duckdb
 import pytest
 
 from ingest.settings import REPO_ROOT
-from reports.business_report import MARTS, upload_report
+from reports.business import MARTS, upload_report
 from reports.docs_site import local_docs_dir, make_server, publish_docs
-
-from .gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401
-from .pipeline import Pipeline, free_port
-from .tpch_reference import REPORTS
+from tests.gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401
+from tests.pipeline import Pipeline, free_port
+from tests.tpch_reference import REPORTS
 
 # What a reader looks for on the page: one titled chart per business question.
 CHART_TITLES = [
@@ -71,7 +70,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def published(chain: Pipeline) -> Pipeline:
     """The report and the docs written to the lake by their plain commands."""
     started = time.monotonic()
-    report = chain.run(sys.executable, "-m", "reports.business_report", "--lake", f"file://{chain.lake}")
+    report = chain.run(sys.executable, "-m", "reports.business", "--lake", f"file://{chain.lake}")
     print(f"business report: {time.monotonic() - started:.0f} s")
     assert report.returncode == 0, report.stdout[-3000:] + report.stderr[-5000:]
     docs = chain.run(
@@ -182,7 +181,7 @@ def test_report_page_shows_every_chart_with_its_title_and_the_data_range(
 
 
 def test_restricted_names_only_when_allowed() -> None:
-    from reports.business_report import RESTRICTED, report_sql
+    from reports.business.queries import RESTRICTED, report_sql
 
     for name in ("top_customers", "top_suppliers"):
         hidden, shown = report_sql(name, show_restricted=False), report_sql(name, show_restricted=True)

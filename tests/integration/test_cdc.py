@@ -26,8 +26,8 @@ from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
 from tests.gcs_emulator import free_port
-from tests.test_extract import create_table
-from tests.test_incremental import ACCOUNTS, TABLE, T, execute, in_lake, in_mysql, run_extract
+from tests.integration.test_extract import create_table
+from tests.integration.test_incremental import ACCOUNTS, TABLE, T, execute, in_lake, in_mysql, run_extract
 
 
 @pytest.fixture(scope="module")

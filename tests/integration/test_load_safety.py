@@ -17,8 +17,7 @@ from ingest.contract import Contract
 from ingest.load import LoadLocked, LoadOptions, load_dataset
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
-
-from .conftest import TPCH_ROWS, table_count
+from tests.conftest import TPCH_ROWS, table_count
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from ingest.mysql import MySQLUnavailable, connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
 from orchestration import config
 from tests.gcs_emulator import free_port
-from tests.test_incremental import ACCOUNTS, T
+from tests.integration.test_incremental import ACCOUNTS, T
 
 PASSWORD = "s3cret/pa?ss#word"
 

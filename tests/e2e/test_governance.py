@@ -24,9 +24,8 @@ import pytest
 from governance.emit import merge_records
 from governance.policy import check_manifest_data, looks_personal
 from ingest.settings import REPO_ROOT
-
-from .conftest import TPCH_ROWS
-from .pipeline import Pipeline
+from tests.conftest import TPCH_ROWS
+from tests.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,3 @@
+from reports.business.cli import main
+
+main()

@@ -1,0 +1,79 @@
+"""The orchestration's pure parts: the retry policy, the kept build results, the demo's progress lines."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest.contract import ContractError
+from ingest.errors import DataError, LakehouseError, TransientError
+from ingest.lake import LakeError
+from ingest.load import LoadError, LoadLocked, TooManyBadRows
+from ingest.mysql import MySQLUnavailable
+from orchestration import demo, tasks, transform
+
+DATA_ERRORS = [ContractError("bad contract"), LakeError("bad uri"), LoadError("bad file"), TooManyBadRows("bad rows")]
+TRANSIENT_ERRORS = [MySQLUnavailable("no server"), LoadLocked("lock held")]
+
+
+@pytest.mark.parametrize("error", DATA_ERRORS, ids=lambda e: type(e).__name__)
+def test_a_data_error_fails_the_task_at_once(error: DataError) -> None:
+    with pytest.raises(tasks.PipelineDataError, match=str(error)), tasks.airflow_retry_policy():
+        raise error
+
+
+@pytest.mark.parametrize("error", TRANSIENT_ERRORS, ids=lambda e: type(e).__name__)
+def test_a_transient_error_is_left_to_airflow_s_retries(error: TransientError) -> None:
+    with pytest.raises(type(error)) as raised, tasks.airflow_retry_policy():
+        raise error
+    assert not isinstance(raised.value, tasks.PipelineDataError)
+
+
+def test_every_project_error_is_in_one_family() -> None:
+    for error in [*DATA_ERRORS, *TRANSIENT_ERRORS]:
+        assert isinstance(error, LakehouseError)
+        assert isinstance(error, DataError) != isinstance(error, TransientError) or isinstance(error, LoadLocked)
+
+
+def test_the_build_results_are_used_only_by_their_own_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEHOUSE_LOCAL_DIR", str(tmp_path))
+    project = tmp_path / "project"
+    (project / "target").mkdir(parents=True)
+    (project / "target" / "run_results.json").write_text(json.dumps({"results": [{"unique_id": "model.x"}]}))
+    assert transform.build_results_of("run-1") is None
+    transform.keep_build_results(str(project), context={"run_id": "run-1"})
+    kept = transform.build_results_of("run-1")
+    assert kept is not None and json.loads(kept.read_text())["results"][0]["unique_id"] == "model.x"
+    assert transform.build_results_of("run-2") is None  # another run's results are never reused
+
+
+def test_an_unknown_dbt_execution_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEHOUSE_DBT_EXECUTION", "sometimes")
+    with pytest.raises(ValueError, match="watcher, per_model"):
+        transform.execution()
+
+
+STATES = st.sampled_from(
+    ["none", "scheduled", "queued", "running", "success", "skipped", "failed", "upstream_failed", "up_for_reschedule"]
+)
+
+
+@given(st.lists(STATES, min_size=1, max_size=90))
+def test_a_stage_line_counts_every_task(states: list[str]) -> None:
+    counts = Counter(states)
+    line = demo.describe(counts)
+    done = counts["success"] + counts["skipped"]
+    failed = counts["failed"] + counts["upstream_failed"]
+    if failed:
+        assert line is not None and f"{failed} failed" in line and f"{done}/{len(states)} done" in line
+    elif done == len(states):
+        assert line is not None and ("done" in line or "skipped" in line)
+    elif line is not None:
+        assert line.startswith(f"{done}/{len(states)} done")
+    else:  # silent only while nothing in the stage runs or waits
+        assert counts["running"] == 0 and counts["up_for_reschedule"] == 0
