@@ -17,16 +17,7 @@ from orchestration import config, tasks, transform
 
 DATASET = "tpch"
 LAKE = config.lake_uri()
-MARTS = [
-    "dim_customer",
-    "dim_date",
-    "dim_geography",
-    "dim_part",
-    "dim_supplier",
-    "fct_order_lines",
-    "fct_orders",
-    "fct_part_supply",
-]
+MARTS = transform.marts()  # from the dbt manifest, like the task groups
 # Each mapped extract emits an event for its own table's asset only, through this alias: the
 # tables are known when the task runs, and a data-aware DAG must not start on a table still running.
 RAW_TABLES = AssetAlias("lakehouse.raw_tables")

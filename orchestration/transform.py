@@ -74,6 +74,13 @@ def build_results_of(run_id: str) -> Path | None:
     return None
 
 
+def marts(manifest: Path = MANIFEST) -> list[str]:
+    """The star schema's marts, as the dbt project declares them: the models in models/marts/ (their
+    masked copies for broad access live in marts/broad/ and are not announced as assets)."""
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    return sorted(n["name"] for n in nodes if n["resource_type"] == "model" and n["fqn"][1:-1] == ["marts"])
+
+
 def task_group(group_id: str, target: str, env: dict[str, str], dbt_pool: str | None = None) -> DbtTaskGroup:
     """The dbt project as a task group for the dbt `target`, rendered from the manifest that
     `dbt parse` wrote at set-up, so parsing the DAG file runs no dbt. `env` reaches every dbt

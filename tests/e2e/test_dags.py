@@ -144,6 +144,19 @@ def test_per_model_execution_is_still_available_for_comparison(
     assert "LAKEHOUSE_DBT_EXECUTION" in str(DagBag(str(REPO_ROOT / "dags" / "lakehouse_pipeline.py")).import_errors)
 
 
+def test_the_marts_and_the_report_s_inputs_come_from_the_dbt_project(dagbag: Any) -> None:
+    from orchestration.transform import marts
+    from reports.business import MARTS as REPORT_INPUTS
+
+    manifest = loads((REPO_ROOT / "target" / "manifest.json").read_text())
+    [exposure] = [e for e in manifest["exposures"].values() if e["name"] == "business_report"]
+    # The report runs on a cluster without the manifest, so it keeps its list: the exposure's.
+    assert sorted(REPORT_INPUTS) == sorted(n.split(".")[-1] for n in exposure["depends_on"]["nodes"])
+    assert len(marts()) == MART_MODELS and set(REPORT_INPUTS) <= set(marts())
+    outlets = dagbag.get_dag("lakehouse_pipeline").get_task("publish_marts").outlets
+    assert sorted(a.name for a in outlets) == [f"lakehouse.{m}" for m in marts()]
+
+
 def test_dataproc_dag_always_deletes_its_cluster(dagbag: Any) -> None:
     dag = dagbag.get_dag("lakehouse_dataproc")
     create, delete = dag.get_task("create_cluster"), dag.get_task("delete_cluster")

@@ -10,6 +10,7 @@ by chromedriver through selenium) opens them. Screenshots land in the test's out
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -245,3 +246,31 @@ def test_report_and_docs_go_to_a_bucket_through_the_gcs_client(
     assert bucket.blob("prod/lake/reports/latest.html").download_as_bytes() == pages[-1].read_bytes()
     # `serve` on a gs:// lake browses a fresh local copy of the bucket's docs.
     assert (local_docs_dir(lake) / "index.html").read_bytes() == static
+
+
+def test_the_dataproc_job_runs_from_the_project_archive_alone(published: Pipeline, tmp_path: Path) -> None:
+    """What the production DAG submits: the entry point plus the archive in `python_file_uris`
+    (here `spark-submit --py-files`), from a folder holding nothing else of the project."""
+    from reports.business.archive import build_archive
+
+    archive = build_archive(tmp_path / "lakehouse.zip")
+    entry = tmp_path / "dataproc_job.py"
+    shutil.copyfile(REPO_ROOT / "reports" / "business" / "dataproc_job.py", entry)
+    before = sorted((published.lake / "reports").glob("business-report-*.html"))
+    spark_submit = str(Path(sys.executable).parent / "spark-submit")
+    env = {**published.env, "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": ""}
+    command = [spark_submit, "--master", "local[1]", "--py-files", str(archive), str(entry)]
+    result = subprocess.run(
+        [*command, "--lake", f"file://{published.lake}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    [code] = [line for line in result.stdout.splitlines() if line.startswith("the report's code: ")]
+    assert str(archive) in code  # the packages came from the archive, not from the repository
+    after = sorted((published.lake / "reports").glob("business-report-*.html"))
+    assert len(after) == len(before) + 1 or after[-1] != before[-1]
+    assert (published.lake / "reports" / "latest.html").read_text(encoding="utf-8").count("<img") >= 5
