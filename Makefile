@@ -57,6 +57,7 @@ unit: venv mysql manifest chromium
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/sqlfluff lint dbt_project/models --processes 1  # the dbt models (.sqlfluff: Spark SQL, jinja)
 
 typecheck: venv
 	$(VENV)/bin/mypy

@@ -13,7 +13,10 @@ last_receipt as (
 ),
 
 days as (
-    select explode(sequence(bounds.first_day, greatest(bounds.last_order_day, last_receipt.last_day), interval 1 day)) as date_day
+    select
+        explode(
+            sequence(bounds.first_day, greatest(bounds.last_order_day, last_receipt.last_day), interval 1 day)
+        ) as date_day
     from bounds
     cross join last_receipt
 ),

@@ -2,8 +2,7 @@
 -- customers per number of orders they placed (orders whose comment mentions WORD1 ... WORD2
 -- not counted; customers without orders count as 0).
 {%- set tpch = var('tpch') %}
-{%- set comment_pattern = dbt.string_literal(dbt.escape_single_quotes(
-    '%' ~ tpch['q13_word1'] ~ '%' ~ tpch['q13_word2'] ~ '%')) %}
+{%- set comment_pattern = quoted('%' ~ tpch['q13_word1'] ~ '%' ~ tpch['q13_word2'] ~ '%') %}
 
 with
 

@@ -2,7 +2,7 @@
 -- the small discounts? The revenue given away on lines shipped in the year starting at DATE
 -- with a discount of DISCOUNT +/- 0.01 and a quantity below QUANTITY.
 {%- set tpch = var('tpch') %}
-{%- set year_start = dbt.string_literal(dbt.escape_single_quotes(tpch['q6_date'] | string)) %}
+{%- set year_start = tpch_param('q6_date') %}
 {%- set discount = tpch['q6_discount'] | float %}
 {%- set quantity = tpch['q6_quantity'] | int %}
 

@@ -4,7 +4,7 @@
 -- positive balance of those countries.
 {%- set country_codes = [] %}
 {%- for code in var('tpch')['q22_country_codes'] %}
-    {%- do country_codes.append(dbt.string_literal(dbt.escape_single_quotes(code | string))) %}
+{%- do country_codes.append(quoted(code)) %}
 {%- endfor %}
 
 with
@@ -46,7 +46,7 @@ dormant_customers as (
         country_code,
         account_balance
     from country_customers
-    where account_balance > (select avg_balance from average_positive_balance)
+    where account_balance > (select average_positive_balance.avg_balance from average_positive_balance)
         and not exists (
             select 1
             from orders

@@ -2,7 +2,7 @@
 -- nation's stock? The parts whose stock value (supply cost times available quantity) at the
 -- suppliers of NATION exceeds FRACTION of the nation's total stock value, largest first.
 {%- set tpch = var('tpch') %}
-{%- set nation = dbt.string_literal(dbt.escape_single_quotes(tpch['q11_nation'])) %}
+{%- set nation = tpch_param('q11_nation') %}
 {%- set fraction = tpch['q11_fraction'] | float %}
 
 with
@@ -54,7 +54,7 @@ important_stock as (
         part_key,
         stock_value
     from stock_by_part
-    where stock_value > (select min_stock_value from significance_threshold)
+    where stock_value > (select significance_threshold.min_stock_value from significance_threshold)
 
 )
 

@@ -57,5 +57,5 @@ large_order_details as (
 )
 
 select * from large_order_details
-order by total_price desc, order_date
+order by total_price desc, order_date asc
 limit 100

@@ -1,9 +1,8 @@
 -- Local supplier volume (TPC-H Q5): how much revenue came from sales where customer and
 -- supplier are of the same nation? Per nation of REGION, for orders placed in the year
 -- starting at DATE, largest revenue first.
-{%- set tpch = var('tpch') %}
-{%- set region = dbt.string_literal(dbt.escape_single_quotes(tpch['q5_region'])) %}
-{%- set year_start = dbt.string_literal(dbt.escape_single_quotes(tpch['q5_date'] | string)) %}
+{%- set region = tpch_param('q5_region') %}
+{%- set year_start = tpch_param('q5_date') %}
 
 with
 
@@ -29,13 +28,13 @@ local_sales as (
 
     select
         suppliers.nation_name,
-        order_lines.extended_price * (1 - order_lines.discount) as revenue
+        order_lines.net_revenue as revenue
     from order_lines
     inner join customers
         on order_lines.customer_key = customers.customer_key
     inner join suppliers
         on order_lines.supplier_key = suppliers.supplier_key
-        and customers.nation_key = suppliers.nation_key
+            and customers.nation_key = suppliers.nation_key
     where suppliers.region_name = {{ region }}
         and order_lines.order_date >= date {{ year_start }}
         and order_lines.order_date < date {{ year_start }} + interval '1' year

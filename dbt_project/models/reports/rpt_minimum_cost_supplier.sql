@@ -3,8 +3,8 @@
 -- region's lowest supply cost, richest suppliers first (100 rows).
 {%- set tpch = var('tpch') %}
 {%- set part_size = tpch['q2_size'] | int %}
-{%- set part_type_pattern = dbt.string_literal(dbt.escape_single_quotes('%' ~ tpch['q2_type'])) %}
-{%- set region = dbt.string_literal(dbt.escape_single_quotes(tpch['q2_region'])) %}
+{%- set part_type_pattern = tpch_param('q2_type', prefix='%') %}
+{%- set region = tpch_param('q2_region') %}
 
 with
 
@@ -69,7 +69,7 @@ cheapest_offers as (
     from regional_offers
     inner join lowest_regional_cost
         on regional_offers.part_key = lowest_regional_cost.part_key
-        and regional_offers.supply_cost = lowest_regional_cost.min_supply_cost
+            and regional_offers.supply_cost = lowest_regional_cost.min_supply_cost
     inner join parts
         on regional_offers.part_key = parts.part_key
     where parts.part_size = {{ part_size }}
@@ -78,5 +78,5 @@ cheapest_offers as (
 )
 
 select * from cheapest_offers
-order by account_balance desc, nation_name, supplier_name, part_key
+order by account_balance desc, nation_name asc, supplier_name asc, part_key asc
 limit 100

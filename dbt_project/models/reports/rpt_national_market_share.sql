@@ -1,10 +1,9 @@
 -- National market share (TPC-H Q8): how has a nation's share of a region's market for a part
 -- type changed? For 1995 and 1996, the share of the revenue from customers of REGION buying
 -- parts of TYPE that went to suppliers of NATION.
-{%- set tpch = var('tpch') %}
-{%- set nation = dbt.string_literal(dbt.escape_single_quotes(tpch['q8_nation'])) %}
-{%- set region = dbt.string_literal(dbt.escape_single_quotes(tpch['q8_region'])) %}
-{%- set part_type = dbt.string_literal(dbt.escape_single_quotes(tpch['q8_type'])) %}
+{%- set nation = tpch_param('q8_nation') %}
+{%- set region = tpch_param('q8_region') %}
+{%- set part_type = tpch_param('q8_type') %}
 
 with
 
@@ -36,7 +35,7 @@ regional_sales as (
 
     select
         extract(year from order_lines.order_date) as order_year,
-        order_lines.extended_price * (1 - order_lines.discount) as volume,
+        order_lines.net_revenue as volume,
         suppliers.nation_name as supplier_nation
     from order_lines
     inner join parts

@@ -1,7 +1,7 @@
 -- Order priority checking (TPC-H Q4): how well does the order priority system work? The number
 -- of orders placed in the quarter starting at DATE that had at least one line received after
 -- its committed date, per order priority.
-{%- set quarter_start = dbt.string_literal(dbt.escape_single_quotes(var('tpch')['q4_date'] | string)) %}
+{%- set quarter_start = tpch_param('q4_date') %}
 
 with
 
@@ -43,10 +43,10 @@ late_orders_by_priority as (
         count(*) as order_count
     from quarter_orders
     where exists (
-        select 1
-        from late_lines
-        where late_lines.order_key = quarter_orders.order_key
-    )
+            select 1
+            from late_lines
+            where late_lines.order_key = quarter_orders.order_key
+        )
     group by order_priority
 
 )

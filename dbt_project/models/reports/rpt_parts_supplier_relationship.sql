@@ -3,8 +3,8 @@
 -- of one of 8 sizes that are not of BRAND nor of a type starting with TYPE, per brand, type
 -- and size, most suppliers first.
 {%- set tpch = var('tpch') %}
-{%- set brand = dbt.string_literal(dbt.escape_single_quotes(tpch['q16_brand'])) %}
-{%- set type_pattern = dbt.string_literal(dbt.escape_single_quotes(tpch['q16_type'] ~ '%')) %}
+{%- set brand = tpch_param('q16_brand') %}
+{%- set type_pattern = tpch_param('q16_type', suffix='%') %}
 {%- set sizes = tpch['q16_sizes'] | map('int') | join(', ') %}
 
 with
@@ -60,13 +60,13 @@ supplier_counts as (
     inner join wanted_parts
         on part_supply.part_key = wanted_parts.part_key
     where not exists (
-        select 1
-        from complained_about_suppliers
-        where complained_about_suppliers.supplier_key = part_supply.supplier_key
-    )
+            select 1
+            from complained_about_suppliers
+            where complained_about_suppliers.supplier_key = part_supply.supplier_key
+        )
     group by wanted_parts.brand, wanted_parts.part_type, wanted_parts.part_size
 
 )
 
 select * from supplier_counts
-order by supplier_count desc, brand, part_type, part_size
+order by supplier_count desc, brand asc, part_type asc, part_size asc

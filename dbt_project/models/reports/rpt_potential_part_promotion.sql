@@ -1,10 +1,9 @@
 -- Potential part promotion (TPC-H Q20): which suppliers of a nation hold excess stock of a kind
 -- of part? Suppliers of NATION with more than half of what they shipped in the year starting
 -- at DATE still available, for at least one part whose name starts with COLOR.
-{%- set tpch = var('tpch') %}
-{%- set name_pattern = dbt.string_literal(dbt.escape_single_quotes(tpch['q20_color'] ~ '%')) %}
-{%- set year_start = dbt.string_literal(dbt.escape_single_quotes(tpch['q20_date'] | string)) %}
-{%- set nation = dbt.string_literal(dbt.escape_single_quotes(tpch['q20_nation'])) %}
+{%- set name_pattern = tpch_param('q20_color', suffix='%') %}
+{%- set year_start = tpch_param('q20_date') %}
+{%- set nation = tpch_param('q20_nation') %}
 
 with
 
@@ -62,7 +61,7 @@ excess_stock as (
         on part_supply.part_key = named_parts.part_key
     inner join shipped_in_year
         on part_supply.part_key = shipped_in_year.part_key
-        and part_supply.supplier_key = shipped_in_year.supplier_key
+            and part_supply.supplier_key = shipped_in_year.supplier_key
     where part_supply.available_quantity > shipped_in_year.half_shipped_quantity
 
 ),

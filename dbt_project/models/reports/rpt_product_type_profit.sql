@@ -1,7 +1,7 @@
 -- Product type profit measure (TPC-H Q9): how much profit do parts of a kind make? For parts
 -- whose name contains COLOR, the profit (discounted price minus supply cost) per supplier
 -- nation and year of order, latest year first.
-{%- set name_pattern = dbt.string_literal(dbt.escape_single_quotes('%' ~ var('tpch')['q9_color'] ~ '%')) %}
+{%- set name_pattern = tpch_param('q9_color', prefix='%', suffix='%') %}
 
 with
 
@@ -42,14 +42,14 @@ profit as (
     select
         suppliers.nation_name,
         extract(year from order_lines.order_date) as order_year,
-        order_lines.extended_price * (1 - order_lines.discount)
-            - part_supply.supply_cost * order_lines.quantity as amount
+        order_lines.net_revenue
+        - part_supply.supply_cost * order_lines.quantity as amount
     from order_lines
     inner join colored_parts
         on order_lines.part_key = colored_parts.part_key
     inner join part_supply
         on order_lines.part_key = part_supply.part_key
-        and order_lines.supplier_key = part_supply.supplier_key
+            and order_lines.supplier_key = part_supply.supplier_key
     inner join suppliers
         on order_lines.supplier_key = suppliers.supplier_key
 
@@ -67,4 +67,4 @@ profit_by_nation_and_year as (
 )
 
 select * from profit_by_nation_and_year
-order by nation_name, order_year desc
+order by nation_name asc, order_year desc

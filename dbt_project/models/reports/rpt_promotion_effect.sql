@@ -1,6 +1,6 @@
 -- Promotion effect (TPC-H Q14): how did promotions do? The percentage of the revenue of lines
 -- shipped in the month starting at DATE that came from promotional parts (type PROMO...).
-{%- set month_start = dbt.string_literal(dbt.escape_single_quotes(var('tpch')['q14_date'] | string)) %}
+{%- set month_start = tpch_param('q14_date') %}
 
 with
 
@@ -20,7 +20,7 @@ month_lines as (
 
     select
         parts.part_type,
-        order_lines.extended_price * (1 - order_lines.discount) as revenue
+        order_lines.net_revenue as revenue
     from order_lines
     inner join parts
         on order_lines.part_key = parts.part_key
@@ -31,8 +31,7 @@ month_lines as (
 
 promotion_effect as (
 
-    select
-        100.00 * sum(case when part_type like 'PROMO%' then revenue else 0 end) / sum(revenue) as promo_revenue
+    select 100.00 * sum(case when part_type like 'PROMO%' then revenue else 0 end) / sum(revenue) as promo_revenue
     from month_lines
 
 )

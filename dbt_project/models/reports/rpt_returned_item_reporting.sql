@@ -1,7 +1,7 @@
 -- Returned item reporting (TPC-H Q10): which customers return the most? The 20 customers who
 -- lost the most revenue to returned lines of orders placed in the quarter starting at DATE,
 -- with their contact details.
-{%- set quarter_start = dbt.string_literal(dbt.escape_single_quotes(var('tpch')['q10_date'] | string)) %}
+{%- set quarter_start = tpch_param('q10_date') %}
 
 with
 
@@ -21,7 +21,7 @@ returned_lines as (
 
     select
         customer_key,
-        extended_price * (1 - discount) as revenue
+        net_revenue as revenue
     from order_lines
     where return_flag = 'R'
         and order_date >= date {{ quarter_start }}

@@ -2,10 +2,9 @@
 -- late? For lines shipped by SHIPMODE1 or SHIPMODE2 and received late (after the commit date,
 -- though shipped before it) in the year starting at DATE: how many belong to high priority
 -- orders (1-URGENT, 2-HIGH) and how many to the others, per ship mode.
-{%- set tpch = var('tpch') %}
-{%- set ship_mode1 = dbt.string_literal(dbt.escape_single_quotes(tpch['q12_shipmode1'])) %}
-{%- set ship_mode2 = dbt.string_literal(dbt.escape_single_quotes(tpch['q12_shipmode2'])) %}
-{%- set year_start = dbt.string_literal(dbt.escape_single_quotes(tpch['q12_date'] | string)) %}
+{%- set ship_mode1 = tpch_param('q12_shipmode1') %}
+{%- set ship_mode2 = tpch_param('q12_shipmode2') %}
+{%- set year_start = tpch_param('q12_date') %}
 
 with
 

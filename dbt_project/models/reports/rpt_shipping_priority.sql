@@ -1,9 +1,8 @@
 -- Shipping priority (TPC-H Q3): which unshipped orders of a market segment are worth the most?
 -- The 10 orders placed before DATE by customers of SEGMENT with the largest revenue still to
 -- ship after DATE, with their order date and shipping priority.
-{%- set tpch = var('tpch') %}
-{%- set segment = dbt.string_literal(dbt.escape_single_quotes(tpch['q3_segment'])) %}
-{%- set cutoff = dbt.string_literal(dbt.escape_single_quotes(tpch['q3_date'] | string)) %}
+{%- set segment = tpch_param('q3_segment') %}
+{%- set cutoff = tpch_param('q3_date') %}
 
 with
 
@@ -43,7 +42,7 @@ unshipped_lines as (
 
     select
         order_key,
-        extended_price * (1 - discount) as revenue
+        net_revenue as revenue
     from order_lines
     where ship_date > date {{ cutoff }}
         -- implied by the order date filter; lets Spark skip the later month partitions
@@ -66,5 +65,5 @@ order_revenue as (
 )
 
 select * from order_revenue
-order by revenue desc, order_date
+order by revenue desc, order_date asc
 limit 10

@@ -1,9 +1,8 @@
 -- Small-quantity-order revenue (TPC-H Q17): how much yearly revenue would be lost without small
 -- orders? For parts of BRAND in CONTAINER, the average yearly revenue (over the 7 years of
 -- data) of lines for less than 20% of the part's average quantity per line.
-{%- set tpch = var('tpch') %}
-{%- set brand = dbt.string_literal(dbt.escape_single_quotes(tpch['q17_brand'])) %}
-{%- set container = dbt.string_literal(dbt.escape_single_quotes(tpch['q17_container'])) %}
+{%- set brand = tpch_param('q17_brand') %}
+{%- set container = tpch_param('q17_container') %}
 
 with
 

@@ -1,7 +1,7 @@
 -- Suppliers who kept orders waiting (TPC-H Q21): which suppliers of a nation alone held up
 -- multi-supplier orders? Per supplier of NATION, the number of its late lines on orders with
 -- status F where other suppliers took part but none of them was late (100 rows, most first).
-{%- set nation = dbt.string_literal(dbt.escape_single_quotes(var('tpch')['q21_nation'])) %}
+{%- set nation = tpch_param('q21_nation') %}
 
 with
 
@@ -85,5 +85,5 @@ waits_by_supplier as (
 )
 
 select * from waits_by_supplier
-order by num_wait desc, supplier_name
+order by num_wait desc, supplier_name asc
 limit 100

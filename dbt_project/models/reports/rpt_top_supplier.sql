@@ -1,6 +1,6 @@
 -- Top supplier (TPC-H Q15): who was the best supplier of the quarter? The supplier(s) with the
 -- largest revenue from lines shipped in the quarter starting at DATE (all of them on a tie).
-{%- set quarter_start = dbt.string_literal(dbt.escape_single_quotes(var('tpch')['q15_date'] | string)) %}
+{%- set quarter_start = tpch_param('q15_date') %}
 
 with
 
@@ -20,7 +20,7 @@ supplier_revenue as (
 
     select
         supplier_key,
-        sum(extended_price * (1 - discount)) as total_revenue
+        sum(net_revenue) as total_revenue
     from order_lines
     where ship_date >= date {{ quarter_start }}
         and ship_date < date {{ quarter_start }} + interval '3' month
@@ -39,7 +39,7 @@ top_suppliers as (
     from supplier_revenue
     inner join suppliers
         on supplier_revenue.supplier_key = suppliers.supplier_key
-    where supplier_revenue.total_revenue = (select max(total_revenue) from supplier_revenue)
+    where supplier_revenue.total_revenue = (select max(best.total_revenue) from supplier_revenue as best)
 
 )
 

@@ -1,9 +1,8 @@
 -- Volume shipping (TPC-H Q7): how much is shipped between two nations? The revenue of lines
 -- shipped in 1995 and 1996 from suppliers of one nation to customers of the other, in both
 -- directions, per supplier nation, customer nation and year of shipment.
-{%- set tpch = var('tpch') %}
-{%- set nation1 = dbt.string_literal(dbt.escape_single_quotes(tpch['q7_nation1'])) %}
-{%- set nation2 = dbt.string_literal(dbt.escape_single_quotes(tpch['q7_nation2'])) %}
+{%- set nation1 = tpch_param('q7_nation1') %}
+{%- set nation2 = tpch_param('q7_nation2') %}
 
 with
 
@@ -31,17 +30,17 @@ shipping as (
         suppliers.nation_name as supplier_nation,
         customers.nation_name as customer_nation,
         extract(year from order_lines.ship_date) as ship_year,
-        order_lines.extended_price * (1 - order_lines.discount) as volume
+        order_lines.net_revenue as volume
     from order_lines
     inner join suppliers
         on order_lines.supplier_key = suppliers.supplier_key
     inner join customers
         on order_lines.customer_key = customers.customer_key
     where (
-            (suppliers.nation_name = {{ nation1 }} and customers.nation_name = {{ nation2 }})
-            or (suppliers.nation_name = {{ nation2 }} and customers.nation_name = {{ nation1 }})
-        )
-        and order_lines.ship_date between date '1995-01-01' and date '1996-12-31'
+        (suppliers.nation_name = {{ nation1 }} and customers.nation_name = {{ nation2 }})
+        or (suppliers.nation_name = {{ nation2 }} and customers.nation_name = {{ nation1 }})
+    )
+    and order_lines.ship_date between date '1995-01-01' and date '1996-12-31'
 
 ),
 

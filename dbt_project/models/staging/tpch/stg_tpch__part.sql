@@ -14,7 +14,7 @@ renamed as (
         p_type as part_type,
         p_size as part_size,
         p_container as container,
-        cast(p_retailprice as decimal(15,2)) as retail_price,
+        cast(p_retailprice as decimal(15, 2)) as retail_price,
         p_comment as part_comment
     from source
 )

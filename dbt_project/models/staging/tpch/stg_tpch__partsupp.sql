@@ -1,4 +1,5 @@
--- Which supplier sells which part, at what cost and with what stock. One row per ps_partkey and ps_suppkey, business column names, exact types.
+-- Which supplier sells which part, at what cost and with what stock. One row per ps_partkey and
+-- ps_suppkey, business column names, exact types.
 with
 
 source as (
@@ -10,7 +11,7 @@ renamed as (
         ps_partkey as part_key,
         ps_suppkey as supplier_key,
         ps_availqty as available_quantity,
-        cast(ps_supplycost as decimal(15,2)) as supply_cost,
+        cast(ps_supplycost as decimal(15, 2)) as supply_cost,
         ps_comment as part_supply_comment
     from source
 )

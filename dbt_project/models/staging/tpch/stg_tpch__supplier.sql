@@ -12,7 +12,7 @@ renamed as (
         s_address as supplier_address,
         s_nationkey as nation_key,
         s_phone as supplier_phone,
-        cast(s_acctbal as decimal(15,2)) as account_balance,
+        cast(s_acctbal as decimal(15, 2)) as account_balance,
         s_comment as supplier_comment
     from source
 )

@@ -6,6 +6,7 @@
   own unit-test materialization creates its temporary view with run_query, so unit tests fail on
   the thrift target without this. Statements that return no rows are executed without a fetch.
 #}
+
 {% macro run_query(sql) %}
   {% set returns_nothing = modules.re.match(
       '(?is)^\\s*(/\\*.*?\\*/\\s*)*(create|drop|alter|insert|refresh|msck|set|use|truncate|cache|uncache)\\b', sql

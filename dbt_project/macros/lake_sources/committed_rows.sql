@@ -1,0 +1,31 @@
+{% macro committed_rows(source_name, table_name, unique_key) %}
+  {#-
+    The rows a reader may see, resolved when the query runs (never at compile time, so a view
+    never pins a batch that retention later removes): the latest committed full batch and the
+    committed incremental batches after it; per key the newest version (in one batch a row beats
+    a tombstone); minus tombstones. `ingest.batches.read_current` applies the same rule.
+    No committed full batch is an error, not an empty table.
+  -#}
+  {%- set relation = source(source_name, table_name) -%}
+  {%- set manifests = manifests_relation(relation) -%}
+  {%- set keys = unique_key if unique_key is not string else [unique_key] -%}
+  {%- set missing = "no committed batch of " ~ relation ~ " in the lake: run the extract first" -%}
+  select * from (
+      select
+          data.*,
+          row_number() over (
+              partition by {{ keys | join(', ') }}
+              order by data.batch desc, coalesce(data._lh_deleted, false) asc
+          ) as _version_rank
+      from {{ relation }} as data
+      -- Scalar subqueries over the manifests (one row even when there is none), not joins: the
+      -- optimizer may drop a join with an empty side, and with it the error.
+      where
+          data.batch >= (
+              select coalesce(max(case when mode = 'full' then batch end), raise_error('{{ missing }}'))
+              from {{ manifests }}
+          )
+          and array_contains((select collect_set(batch) from {{ manifests }}), data.batch)
+  ) as versions
+  where _version_rank = 1 and not coalesce(_lh_deleted, false)
+{% endmacro %}

@@ -1,0 +1,3 @@
+{% macro manifests_relation(relation) -%}
+  {{ relation.schema }}.{{ relation.identifier }}__manifests
+{%- endmacro %}
