@@ -28,7 +28,7 @@ SPARK_SESSION_POOL = "spark_session"
 DEFAULT_ARGS = {
     "owner": "data-platform",
     "retries": int(os.environ.get("LAKEHOUSE_TASK_RETRIES", "2")),
-    "retry_delay": timedelta(seconds=30),
+    "retry_delay": timedelta(seconds=int(os.environ.get("LAKEHOUSE_RETRY_DELAY_SECONDS", "30"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
     "on_failure_callback": tasks.log_failure,

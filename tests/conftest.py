@@ -29,6 +29,8 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
 os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
 os.environ["DATAHUB_TELEMETRY_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
+# Retries after a second, not thirty: the DAG tests retry a failed model on purpose.
+os.environ.setdefault("LAKEHOUSE_RETRY_DELAY_SECONDS", "1")
 # The masked models' key for the suite (`make` exports the laptop's; a run without make gets one).
 os.environ.setdefault("LAKEHOUSE_PSEUDONYM_KEY", secrets.token_hex(32))
 

@@ -384,3 +384,39 @@ def test_make_airflow_ui_serves_the_pipeline_and_its_last_run_in_a_browser(
         os.killpg(server.pid, 0)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listening
+
+
+def test_a_model_that_failed_in_the_build_is_retried_alone(
+    green_run: Any, dagbag: Any, tpch_dir: Path, pipeline_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build runs without the pseudonymisation key, so the two masked models fail in it and the
+    rest succeed; their own tasks retry them (a `dbt run` of that model, now with the key) and
+    nothing else is built again: every other task ends on its first try, the producer included."""
+    from airflow.sdk import get_current_context
+
+    from orchestration import config
+
+    class BadKey:
+        password = "not-a-key"
+
+    def connection(conn_id: str) -> Any:
+        producer = get_current_context()["ti"].task_id.endswith("dbt_producer_watcher")
+        return BadKey() if producer and conn_id == config.PSEUDONYM_CONN_ID else None
+
+    monkeypatch.setattr(config, "_connection", connection)
+    dag = dagbag.get_dag("lakehouse_pipeline")
+    run = dag.test(run_conf={"source": str(tpch_dir), "database": pipeline_database})
+    assert "success" in str(run.state)
+    tries = {ti.task_id: ti.try_number for ti in run.get_task_instances() if ti.task_id.startswith("transform_local.")}
+    retried = {task for task, number in tries.items() if number > 1}
+    assert {"transform_local.dim_customer_masked.run", "transform_local.dim_supplier_masked.run"} <= retried
+    assert all("masked" in task or task.endswith("dbt_producer_watcher") for task in retried), retried
+    assert tries["transform_local.fct_order_lines.run"] == 1 and tries["transform_local.rpt_pricing_summary.run"] == 1
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    # The producer's own retry is skipped by Cosmos (a second build would rebuild everything).
+    assert "skipped" in states["transform_local.dbt_producer_watcher"]
+    lake = Path(os.environ["LAKEHOUSE_LOCAL_DIR"]) / "lake" / "lakehouse"
+    with duckdb.connect() as con:
+        masked = f"read_parquet('{lake}/dim_customer_masked/*.parquet')"
+        row = con.execute(f"select count(*), count(distinct customer_name_pseudonym) from {masked}").fetchone()
+    assert row is not None and row[0] == TPCH_ROWS["customer"] == row[1]
