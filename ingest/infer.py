@@ -159,8 +159,21 @@ def detect_delimiter(sample: str) -> str:
         return max(DELIMITERS, key=first.count)
 
 
-def infer_table(path: Path) -> tuple[Table, list[str]]:
-    """A contract table for one CSV file, and notes for the user about what was seen."""
+@dataclass
+class _Scan:
+    """Everything read from one file, before the folder's null tokens are decided."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    header: list[str]
+    stats: list[_ColumnStats]
+    pair_values: dict[tuple[int, int], set[tuple[str, str]] | None]
+    rows: int
+    notes: list[str]
+
+
+def _scan(path: Path) -> _Scan:
     notes: list[str] = []
     encoding, has_bom = detect_encoding(path)
     text_encoding = "utf-8-sig" if has_bom else encoding
@@ -187,23 +200,65 @@ def infer_table(path: Path) -> tuple[Table, list[str]]:
                     pair_values[pair] = _add(seen, (record[pair[0]], record[pair[1]]))
     if ragged:
         notes.append(f"{path.name}: {ragged} row(s) with a wrong number of fields were ignored for inference")
-    null_tokens = _null_tokens(stats)
-    columns = _columns(header, stats, null_tokens)
-    key = _primary_key(stats, columns, pair_values, set(null_tokens), rows)
-    name = identifier_from(path.stem, "table")
+    return _Scan(path, encoding, delimiter, header, stats, pair_values, rows, notes)
+
+
+def folder_null_tokens(scans: list[_Scan]) -> tuple[list[str], str, list[str]]:
+    """The null tokens of a folder, why, and what a person should review.
+
+    Files written by one tool share one convention (R writes NA for every missing value), so a
+    token is NULL everywhere in the folder when, in any file, it stands in a typed column (where it
+    cannot be data) or fills a column on its own; the empty field is always NULL. A text column
+    whose values are as short as the token (2-letter codes and NA, Namibia) is named for review.
+    """
+    evidence: dict[str, list[str]] = {}
+    for scan in scans:
+        for column in scan.stats:
+            for token in column.token_counts:
+                if token != "" and (column.typed or column.values == 0):
+                    evidence.setdefault(token, []).append(f"{scan.path.name}:{column.header}")
+    tokens = sorted({"", *evidence})
+    reasons = [
+        f"{token!r} stands for a missing value in {len(places)} typed or empty column(s), e.g. {', '.join(places[:3])}"
+        for token, places in sorted(evidence.items())
+    ]
+    why = "Null tokens for the whole folder: the empty field" + ("; " + "; ".join(reasons) if reasons else "") + "."
+    review = [
+        f"{scan.path.name}: column {column.header!r} holds {token!r} and text of the same length; "
+        f"the folder's convention reads it as NULL: set this table's null_tokens if it is data"
+        for scan in scans
+        for column in scan.stats
+        for token in column.token_counts
+        if token in evidence and not column.typed and column.values and column.max_length <= len(token)
+    ]
+    return tokens, why, review
+
+
+def _table(scan: _Scan, null_tokens: list[str], why: str) -> Table:
+    stats, rows = scan.stats, scan.rows
+    columns = _columns(scan.header, stats, null_tokens)
+    key = _primary_key(stats, columns, scan.pair_values, set(null_tokens), rows)
+    name = identifier_from(scan.path.stem, "table")
     cursor = next((c.name for c in columns if c.name in ("updated_at", "modified_at", "last_modified")), None)
-    table = Table(
+    if not key:
+        scan.notes.append(f"{name}: no unique column or pair of columns found; no primary key proposed")
+    return Table(
         name=name,
-        files=path.name,
-        dialect=Dialect(delimiter=delimiter, encoding=encoding, null_tokens=null_tokens),  # type: ignore[arg-type]
+        files=scan.path.name,
+        dialect=Dialect(delimiter=scan.delimiter, encoding=scan.encoding, null_tokens=null_tokens),  # type: ignore[arg-type]
         columns=columns,
         primary_key=key,
         cursor=cursor,
-        description=f"Inferred from {path.name} ({rows} rows).",
+        description=f"Inferred from {scan.path.name} ({rows} rows). {why}",
     )
-    if not key:
-        notes.append(f"{name}: no unique column or pair of columns found; no primary key proposed")
-    return table, notes
+
+
+def infer_table(path: Path) -> tuple[Table, list[str]]:
+    """A contract table for one CSV file, and notes for the user about what was seen."""
+    scan = _scan(path)
+    tokens, why, review = folder_null_tokens([scan])
+    table = _table(scan, tokens, why)
+    return table, scan.notes + review
 
 
 def _add(seen: set[tuple[str, str]], key: tuple[str, str]) -> set[tuple[str, str]] | None:
@@ -211,16 +266,6 @@ def _add(seen: set[tuple[str, str]], key: tuple[str, str]) -> set[tuple[str, str
         return None
     seen.add(key)
     return seen
-
-
-def _null_tokens(stats: list[_ColumnStats]) -> list[str]:
-    """A token means NULL if it stands in a typed column (where it cannot be data), or is empty."""
-    tokens: set[str] = set()
-    for column in stats:
-        for token in column.token_counts:
-            if token == "" or column.typed or column.values == 0:
-                tokens.add(token)
-    return sorted(tokens)
 
 
 def _columns(header: list[str], stats: list[_ColumnStats], null_tokens: list[str]) -> list[Column]:
@@ -275,12 +320,14 @@ def infer_contract(source: Path, dataset: str) -> tuple[Contract, list[str]]:
     files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".tsv", ".txt"))
     if not files:
         raise ValueError(f"no .csv, .tsv or .txt files in {source}")
+    scans = [_scan(path) for path in files]
+    tokens, why, review = folder_null_tokens(scans)
     tables, notes, names = [], [], set()
-    for path in files:
-        table, table_notes = infer_table(path)
+    for scan in scans:
+        table = _table(scan, tokens, why)
         if table.name in names:
             raise ValueError(f"two files map to the same table name {table.name!r}; rename one of them")
         names.add(table.name)
         tables.append(table)
-        notes.extend(table_notes)
-    return Contract(dataset=dataset, tables=tables, description=f"Inferred from {source.name}."), notes
+        notes.extend(scan.notes)
+    return Contract(dataset=dataset, tables=tables, description=f"Inferred from {source.name}."), notes + review
