@@ -19,6 +19,7 @@ from ingest.contract import ContractError
 from ingest.errors import LakehouseError
 from ingest.infer import infer_contract
 from ingest.load import LoadOptions, TableReport, load_dataset, read_quarantine
+from ingest.scaffold import scaffold
 
 app = typer.Typer(
     help="Move data into the lakehouse: CSV files -> MySQL (-> the lake, in later commands).",
@@ -138,6 +139,33 @@ def show_quarantine(
     out.print(table)
     if count > limit:
         out.print(f"... and {count - limit} more (--limit)")
+
+
+@app.command("scaffold")
+def scaffold_command(
+    dataset: Annotated[str | None, typer.Option(help="A shipped contract (ingest/contracts/NAME.yml).")] = None,
+    contract_file: Annotated[Path | None, typer.Option("--contract", help="A contract file.")] = None,
+    source: Annotated[
+        Path | None, typer.Option(help="The CSV files: their values find test values and personal columns.")
+    ] = None,
+    models: Annotated[Path, typer.Option(help="The dbt project's models folder.")] = Path("dbt_project/models"),
+) -> None:
+    """Write the dbt layer of a dataset from its contract: sources, staging models, docs, tests and
+    governance meta under <models>/staging/<dataset>/. A re-run never overwrites a file: it adds
+    what is new and shows what differs. Fill in the TODO: placeholders; `lakehouse-governance
+    check` refuses them."""
+    contract = resolve_contract(dataset, contract_file)
+    report = scaffold(contract, models, source)
+    for path in report.written:
+        out.print(f"[green]wrote[/]     {path}")
+    for path in report.unchanged:
+        out.print(f"[dim]unchanged[/] {path}")
+    for path, diff in report.differs.items():
+        out.print(f"[yellow]kept[/]      {path} (yours differs from the contract's; not overwritten):")
+        out.print(diff, markup=False, highlight=False)
+    todo = sum(path.read_text(encoding="utf-8").count("TODO:") for path in report.written)
+    if todo:
+        out.print(f"{todo} TODO: placeholder(s) to fill in (owner, domain, descriptions)")
 
 
 def print_summary(database: str, reports: list[TableReport]) -> None:

@@ -1,0 +1,278 @@
+"""`lakehouse-ingest scaffold`: the dbt layer of a dataset, written from its contract.
+
+For a contract `shop` it writes, under `dbt_project/models/staging/shop/`, in the project's style:
+- `_shop__sources.yml`: the lake source (meta `lake_dataset`, a freshness rule from the manifests,
+  each table's columns with their types);
+- `stg_shop__<table>.sql`: the committed rows, snake_case names, exact types, CTE style;
+- `stg_shop__<table>.yml`: the model's description and columns, tests (the primary key unique and
+  not null, accepted values for low-cardinality text, relationships where a column is another
+  table's key) and governance meta. What only a person can say is a `TODO:` placeholder, which the
+  policy check (`lakehouse-governance check`) refuses until it is filled.
+
+With `--source DIR` (the CSV files) the values are looked at too: low-cardinality text columns and
+personal columns (e-mails, phone numbers, person names, addresses) are found from names and values.
+
+A re-run never overwrites a file: it writes what is new (a new table) and reports what differs
+between an existing file and what it would write now, so a person's edits stay.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ingest.contract import Column, Contract, SqlType, Table
+
+PLACEHOLDER = "TODO:"
+ACCEPTED_VALUES_MAX = 10  # distinct values at most for an accepted_values test
+SAMPLE_ROWS = 100_000
+PERSONAL_WORDS = {"name", "email", "mail", "phone", "mobile", "address", "street", "zip", "postcode", "birth"}
+NOT_PERSONAL_NAMES = {"name"}  # a bare `name` is a thing's name more often than a person's
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?[\d\s().-]{7,20}$")
+_PERSON = re.compile(r"^[A-Z][a-z]+(?:[ '-][A-Z][a-z]+)+$")
+_ADDRESS = re.compile(r"^\d+[A-Za-z]? [A-Z][A-Za-z]+(?: [A-Za-z]+)*$")
+
+
+def spark_type(sql_type: SqlType) -> str:
+    """The Spark SQL type of a contract type (what the staging model casts to)."""
+    base = sql_type.base
+    if base == "DECIMAL":
+        return f"decimal({sql_type.precision}, {sql_type.scale})"
+    return {
+        "INT": "int",
+        "BIGINT": "bigint",
+        "SMALLINT": "smallint",
+        "TINYINT": "tinyint",
+        "DOUBLE": "double",
+        "DATE": "date",
+        "DATETIME": "timestamp",
+        "TIMESTAMP": "timestamp",
+        "BOOLEAN": "boolean",
+    }.get(base, "string")
+
+
+def business_name(column: Column) -> str:
+    """snake_case from the CSV header (or the contract name): `CustomerID` -> `customer_id`."""
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column.header_name)
+    text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+    return text if text and not text[0].isdigit() else column.name
+
+
+@dataclass
+class Profile:
+    """What the CSV values of one column show: its few distinct values, and how they look."""
+
+    distinct: set[str] = field(default_factory=set)
+    many: bool = False
+    seen: int = 0
+    looks: dict[str, int] = field(default_factory=dict)
+
+    def add(self, value: str) -> None:
+        self.seen += 1
+        if not self.many:
+            self.distinct.add(value)
+            self.many = len(self.distinct) > ACCEPTED_VALUES_MAX
+        for kind, pattern in (("email", _EMAIL), ("phone", _PHONE), ("person", _PERSON), ("address", _ADDRESS)):
+            if pattern.match(value):
+                self.looks[kind] = self.looks.get(kind, 0) + 1
+
+    def personal_kind(self) -> str | None:
+        """The kind most values look like (e-mail, phone, person name, address), if most do."""
+        if not self.seen:
+            return None
+        kind, count = max(self.looks.items(), key=lambda item: item[1], default=("", 0))
+        return kind if count >= 0.8 * self.seen else None
+
+
+def profile_table(table: Table, source: Path) -> dict[str, Profile]:
+    """Profiles of a table's columns from its CSV files (the first SAMPLE_ROWS rows)."""
+    profiles = {c.name: Profile() for c in table.columns}
+    tokens = set(table.dialect.null_tokens)
+    rows = 0
+    for path in sorted(source.glob(table.files)):
+        with path.open(encoding=table.dialect.encoding, newline="") as handle:
+            reader = csv.DictReader(handle, delimiter=table.dialect.delimiter, quotechar=table.dialect.quote)
+            for record in reader:
+                rows += 1
+                if rows > SAMPLE_ROWS:
+                    return profiles
+                for column in table.columns:
+                    value = record.get(column.header_name)
+                    if value is not None and value not in tokens:
+                        profiles[column.name].add(value)
+    return profiles
+
+
+def personal_reason(column: Column, profile: Profile | None) -> str | None:
+    """Why a column looks personal (its name or its values), or None."""
+    words = set(re.split(r"[^a-z0-9]+", business_name(column)))
+    if words & PERSONAL_WORDS and business_name(column) not in NOT_PERSONAL_NAMES:
+        return f"its name ({', '.join(sorted(words & PERSONAL_WORDS))})"
+    kind = profile.personal_kind() if profile is not None else None
+    return f"its values look like {kind}s" if kind else None
+
+
+def _column_doc(contract: Contract, table: Table, column: Column, profile: Profile | None) -> dict[str, object]:
+    name = business_name(column)
+    doc: dict[str, object] = {
+        "name": name,
+        "description": column.description or f"{PLACEHOLDER} what {name} holds (CSV column {column.header_name!r}).",
+        "data_type": spark_type(column.type),
+    }
+    tests: list[object] = []
+    if table.primary_key == [column.name]:
+        tests += ["unique", "not_null"]
+    elif not column.nullable:
+        tests.append("not_null")
+    if (
+        profile is not None
+        and spark_type(column.type) == "string"
+        and not profile.many
+        and profile.distinct
+        and profile.seen > 2 * len(profile.distinct)
+        and table.primary_key != [column.name]
+    ):
+        tests.append({"accepted_values": {"arguments": {"values": sorted(profile.distinct)}}})
+    for other in contract.tables:
+        if other.name != table.name and other.primary_key == [column.name]:
+            target = business_name(other.column(column.name))
+            tests.append(
+                {
+                    "relationships": {
+                        "arguments": {"to": f"ref('stg_{contract.dataset}__{other.name}')", "field": target}
+                    }
+                }
+            )
+    if tests:
+        doc["data_tests"] = tests
+    reason = personal_reason(column, profile)
+    if reason:
+        doc["config"] = {"meta": {"contains_pii": True}}
+        doc["description"] = f"{doc['description']} Personal data ({reason})."
+    return doc
+
+
+def model_yaml(contract: Contract, table: Table, profiles: dict[str, Profile] | None) -> str:
+    model: dict[str, object] = {
+        "name": f"stg_{contract.dataset}__{table.name}",
+        "description": (table.description or f"{PLACEHOLDER} what one row of {table.name} is.")
+        + f" Staged from source {contract.dataset}.{table.name}: the rows of the committed batches, renamed.",
+        "config": {
+            "meta": {
+                "owner": f"{PLACEHOLDER} the team that answers for it",
+                "domain": f"{PLACEHOLDER} the business domain",
+                "tier": "silver",
+                "access": "restricted",
+            }
+        },
+        "columns": [_column_doc(contract, table, c, profiles.get(c.name) if profiles else None) for c in table.columns],
+    }
+    if len(table.primary_key) > 1:
+        keys = [business_name(table.column(k)) for k in table.primary_key]
+        model["data_tests"] = [{"unique_combination": {"arguments": {"columns": keys}}}]
+    header = "# Written by `lakehouse-ingest scaffold`; yours to edit (a re-run never overwrites it).\n"
+    return header + yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False, width=110)
+
+
+def sources_yaml(contract: Contract) -> str:
+    dataset = contract.dataset
+    tables = []
+    for table in contract.tables:
+        entry: dict[str, object] = {
+            "name": table.name,
+            "description": table.description or f"{PLACEHOLDER} what one row of {table.name} is.",
+            "config": {
+                "loaded_at_query": f"select max(to_timestamp(committed_at)) from raw_{dataset}.{table.name}__manifests"
+            },
+            "columns": [
+                {
+                    "name": c.name,
+                    "description": c.description or f"CSV column {c.header_name!r}.",
+                    "data_type": spark_type(c.type),
+                }
+                for c in table.columns
+            ]
+            + [{"name": "batch", "description": '{{ doc("extract_batch") }}', "data_type": "string"}],
+        }
+        tables.append(entry)
+    source = {
+        "name": dataset,
+        "description": (contract.description or dataset)
+        + f" As extracted from MySQL into the lake's raw zone (`<lake>/raw/{dataset}/<table>/`).",
+        "schema": f"raw_{dataset}",
+        "meta": {"lake_dataset": dataset},
+        "config": {
+            "freshness": {"warn_after": {"count": 1, "period": "day"}, "error_after": {"count": 7, "period": "day"}}
+        },
+        "tables": tables,
+    }
+    header = "# Written by `lakehouse-ingest scaffold` from the contract; yours to edit.\n"
+    return header + yaml.safe_dump({"version": 2, "sources": [source]}, sort_keys=False, width=110)
+
+
+def model_sql(contract: Contract, table: Table) -> str:
+    keys = table.primary_key or [c.name for c in table.columns]
+    key_arg = repr(keys[0]) if len(keys) == 1 else "[" + ", ".join(repr(k) for k in keys) + "]"
+    lines = []
+    for column in table.columns:
+        target = spark_type(column.type)
+        expression = f"cast({column.name} as {target})" if target.startswith("decimal") else column.name
+        lines.append(f"        {expression} as {business_name(column)}")
+    what = (table.description or table.name).rstrip(".")
+    grain = ", ".join(table.primary_key) if table.primary_key else "every whole row (the contract has no key)"
+    return (
+        f"-- {what}. One row per {grain}, snake_case names, exact types.\n"
+        "with\n\n"
+        "source as (\n"
+        f"    {{{{ committed_rows('{contract.dataset}', '{table.name}', {key_arg}) }}}}\n"
+        "),\n\n"
+        "renamed as (\n"
+        "    select\n" + ",\n".join(lines) + "\n"
+        "    from source\n"
+        ")\n\n"
+        "select * from renamed\n"
+    )
+
+
+@dataclass
+class ScaffoldReport:
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    differs: dict[Path, str] = field(default_factory=dict)  # file -> a unified diff of what would change
+
+
+def planned_files(contract: Contract, source: Path | None) -> Iterator[tuple[str, str]]:
+    yield f"_{contract.dataset}__sources.yml", sources_yaml(contract)
+    for table in contract.tables:
+        profiles = profile_table(table, source) if source is not None else None
+        yield f"stg_{contract.dataset}__{table.name}.sql", model_sql(contract, table)
+        yield f"stg_{contract.dataset}__{table.name}.yml", model_yaml(contract, table, profiles)
+
+
+def scaffold(contract: Contract, models_dir: Path, source: Path | None = None) -> ScaffoldReport:
+    """Write the dataset's staging layer under `models_dir/staging/<dataset>/`, keeping existing files."""
+    folder = models_dir / "staging" / contract.dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    report = ScaffoldReport()
+    for name, text in planned_files(contract, source):
+        path = folder / name
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+            report.written.append(path)
+            continue
+        current = path.read_text(encoding="utf-8")
+        if current == text:
+            report.unchanged.append(path)
+        else:
+            diff = difflib.unified_diff(
+                current.splitlines(), text.splitlines(), f"{name} (yours)", f"{name} (from the contract)", lineterm=""
+            )
+            report.differs[path] = "\n".join(diff)
+    return report
