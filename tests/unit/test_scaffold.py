@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -30,7 +31,7 @@ def shop(tmp_path: Path) -> tuple[Path, Path]:
     return source, tmp_path / "models"
 
 
-def models_of(folder: Path) -> dict[str, dict[str, object]]:
+def models_of(folder: Path) -> dict[str, dict[str, Any]]:
     found = {}
     for path in folder.glob("stg_*.yml"):
         for model in yaml.safe_load(path.read_text())["models"]:
@@ -54,12 +55,12 @@ def test_the_scaffold_writes_sources_models_tests_and_governance(tmp_path: Path)
     assert "committed_rows('shop', 'customers', 'customerid')" in sql
     assert "customerid as customer_id" in sql and "cast(balance as decimal(" in sql
     docs = models_of(folder)
-    columns = {c["name"]: c for c in docs["stg_shop__customers"]["columns"]}  # type: ignore[union-attr]
+    columns = {c["name"]: c for c in docs["stg_shop__customers"]["columns"]}
     assert columns["customer_id"]["data_tests"] == ["unique", "not_null"]
     assert columns["email"]["config"] == {"meta": {"contains_pii": True}}
     assert columns["full_name"]["config"] == {"meta": {"contains_pii": True}}  # from the name's word and values
     assert {"accepted_values": {"arguments": {"values": ["retail", "trade"]}}} in columns["segment"]["data_tests"]
-    orders = {c["name"]: c for c in docs["stg_shop__orders"]["columns"]}  # type: ignore[union-attr]
+    orders = {c["name"]: c for c in docs["stg_shop__orders"]["columns"]}
     assert {"relationships": {"arguments": {"to": "ref('stg_shop__customers')", "field": "customer_id"}}} in orders[
         "customer_id"
     ]["data_tests"]
@@ -78,7 +79,7 @@ def test_the_policy_refuses_the_placeholders_until_a_person_fills_them(tmp_path:
         "name": model["name"],
         "description": model["description"],
         "config": model["config"],
-        "columns": {c["name"]: c for c in model["columns"]},  # type: ignore[union-attr]
+        "columns": {c["name"]: c for c in model["columns"]},
     }
     manifest = {"metadata": {"project_name": "lakehouse"}, "nodes": {"model.lakehouse.stg_shop__orders": node}}
     messages = [str(v) for v in check_manifest_data(manifest, terms=set())]
