@@ -19,7 +19,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DATAHUB_TELEMETRY_ENABLED := false
 AIRFLOW := $(VENV)/bin/airflow
 
-.PHONY: demo test check lint typecheck unit venv mysql manifest airflow-db airflow-ui chromium bench clean
+.PHONY: demo test check lint typecheck suite venv mysql manifest airflow-db airflow-ui chromium bench clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
@@ -51,7 +51,7 @@ airflow-ui: manifest airflow-db  ## the Airflow UI on http://127.0.0.1:8080 (use
 chromium:  ## headless Chromium for the browser tests (Debian packages)
 	scripts/install-chromium.sh
 
-unit: venv mysql manifest chromium
+suite: venv mysql manifest chromium  ## every test: tests/unit, tests/integration, tests/e2e
 	$(PY) -m pytest
 
 lint: venv
@@ -62,7 +62,7 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
-test: unit lint typecheck  ## the whole test suite, ruff and mypy
+test: suite lint typecheck  ## the whole test suite, ruff and mypy
 
 check: venv lint typecheck  ## the fast loop: ruff, mypy and tests/unit (no MySQL, Java or Chromium), in seconds
 	$(PY) -m pytest -q tests/unit
