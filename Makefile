@@ -45,8 +45,7 @@ demo: venv mysql manifest airflow-db  ## the whole pipeline through Airflow on T
 	$(PY) -m orchestration.demo --conf '{"tpch_scale": $(SCALE)}' --log "$(LAKEHOUSE_LOCAL_DIR)/demo.log"
 
 airflow-ui: manifest airflow-db  ## the Airflow UI on http://127.0.0.1:8080 (user admin, password printed at start)
-	@# standalone starts its scheduler, API server and DAG processor as `airflow ...` from PATH
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" AIRFLOW__API__HOST="$${AIRFLOW__API__HOST:-127.0.0.1}" $(AIRFLOW) standalone
+	scripts/airflow-ui.sh
 
 chromium:  ## headless Chromium for the browser tests (Debian packages)
 	scripts/install-chromium.sh

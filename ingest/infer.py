@@ -208,7 +208,7 @@ def folder_null_tokens(scans: list[_Scan]) -> tuple[list[str], str, list[str]]:
 
     Files written by one tool share one convention (R writes NA for every missing value), so a
     token is NULL everywhere in the folder when, in any file, it stands in a typed column (where it
-    cannot be data) or fills a column on its own; the empty field is always NULL. A text column
+    cannot be data) or fills a column on its own; the empty field is NULL wherever it appears. A text column
     whose values are as short as the token (2-letter codes and NA, Namibia) is named for review.
     """
     evidence: dict[str, list[str]] = {}
@@ -217,12 +217,14 @@ def folder_null_tokens(scans: list[_Scan]) -> tuple[list[str], str, list[str]]:
             for token in column.token_counts:
                 if token != "" and (column.typed or column.values == 0):
                     evidence.setdefault(token, []).append(f"{scan.path.name}:{column.header}")
-    tokens = sorted({"", *evidence})
+    empty = any("" in column.token_counts for scan in scans for column in scan.stats)
+    tokens = sorted({*evidence, *([""] if empty else [])})
     reasons = [
         f"{token!r} stands for a missing value in {len(places)} typed or empty column(s), e.g. {', '.join(places[:3])}"
         for token, places in sorted(evidence.items())
     ]
-    why = "Null tokens for the whole folder: the empty field" + ("; " + "; ".join(reasons) if reasons else "") + "."
+    parts = (["the empty field"] if empty else []) + reasons
+    why = "Null tokens for the whole folder: " + ("; ".join(parts) if parts else "none") + "."
     review = [
         f"{scan.path.name}: column {column.header!r} holds {token!r} and text of the same length; "
         f"the folder's convention reads it as NULL: set this table's null_tokens if it is data"

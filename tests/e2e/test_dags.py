@@ -222,7 +222,9 @@ def test_the_whole_pipeline_runs_green_end_to_end(
     metadata = (lake / "governance" / "metadata.json").read_text(encoding="utf-8")
     assert "rpt_pricing_summary" in metadata and "urn:li:dataPlatform:mysql" in metadata
     states = {ti.task_id: str(ti.state) for ti in green_run.get_task_instances()}
-    assert all("skipped" in s for t, s in states.items() if t.startswith("transform_thrift."))
+    # The other branch ran nothing; only its gate (an empty task that absorbs the skip) completes.
+    thrift = {t: s for t, s in states.items() if t.startswith("transform_thrift.")}
+    assert thrift and all("skipped" in s for t, s in thrift.items() if not t.endswith("dbt_producer_watcher_done"))
 
 
 def test_each_mapped_extract_updates_only_its_own_tables_asset(green_run: Any) -> None:
@@ -375,11 +377,11 @@ def test_make_airflow_ui_serves_the_pipeline_and_its_last_run_in_a_browser(
     finally:
         os.killpg(server.pid, signal.SIGINT)  # Ctrl+C in the terminal
         try:
-            server.wait(timeout=90)
+            server.wait(timeout=60)
         finally:
             if server.poll() is None:
                 os.killpg(server.pid, signal.SIGKILL)
-    assert "Shutting down components" in output.read_text()
+    assert "airflow-ui: stopped" in output.read_text()
     with pytest.raises(ProcessLookupError):  # nothing left of the standalone's processes
         os.killpg(server.pid, 0)
     with socket.socket() as probe:
@@ -396,12 +398,20 @@ def test_a_model_that_failed_in_the_build_is_retried_alone(
 
     from orchestration import config
 
-    class BadKey:
-        password = "not-a-key"
+    good_key = os.environ["LAKEHOUSE_PSEUDONYM_KEY"]
+    # Cosmos runs dbt in this process with the task's environment and leaves it in os.environ:
+    # monkeypatch restores the suite's key afterwards.
+    monkeypatch.setenv("LAKEHOUSE_PSEUDONYM_KEY", good_key)
+
+    class Key:
+        def __init__(self, password: str) -> None:
+            self.password = password
 
     def connection(conn_id: str) -> Any:
+        if conn_id != config.PSEUDONYM_CONN_ID:
+            return None
         producer = get_current_context()["ti"].task_id.endswith("dbt_producer_watcher")
-        return BadKey() if producer and conn_id == config.PSEUDONYM_CONN_ID else None
+        return Key("not-a-key" if producer else good_key)
 
     monkeypatch.setattr(config, "_connection", connection)
     dag = dagbag.get_dag("lakehouse_pipeline")
