@@ -60,13 +60,15 @@ def test_infer_finds_types_nulls_and_keys(user_folder: Path) -> None:
         "note": "VARCHAR(16)",
     }
     assert readings.primary_key == ["reading_id"]
-    assert readings.dialect.null_tokens == ["NA"]
+    # One convention for the folder: NA stands in a typed column here, the empty field in stations.
+    assert readings.dialect.null_tokens == ["", "NA"]
+    assert "sensor readings.csv:Temp (C)" in (readings.description or "")
     assert readings.column("temp_c").nullable and not readings.column("reading_id").nullable
     assert readings.column("temp_c").header == "Temp (C)"
 
     stations = contract.table("stations")
     assert stations.dialect.delimiter == ";"
-    assert stations.dialect.null_tokens == [""]
+    assert stations.dialect.null_tokens == ["", "NA"]
     assert {c.name: str(c.type) for c in stations.columns} == {
         "station_id": "VARCHAR(3)",
         "name": "VARCHAR(16)",

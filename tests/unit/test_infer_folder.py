@@ -21,7 +21,7 @@ def test_a_token_in_a_typed_column_of_one_file_is_null_in_its_sibling_s_text(tmp
     write(tmp_path, "planes.csv", ["tailnum,model", "N1,A320", "N2,NA", "N3,B737"])  # NA only in text here
     contract, notes = infer_contract(tmp_path, "demo")
     planes = next(t for t in contract.tables if t.name == "planes")
-    assert planes.dialect.null_tokens == ["", "NA"]
+    assert planes.dialect.null_tokens == ["NA"]
     assert next(c for c in planes.columns if c.name == "model").nullable
     assert "flights.csv:delay" in (planes.description or "")  # the contract says why
     assert not notes  # A320/B737 are longer than NA: nothing to review
@@ -31,7 +31,7 @@ def test_without_evidence_a_token_stays_text(tmp_path: Path) -> None:
     write(tmp_path, "a.csv", ["id,name", "1,NA", "2,Bob"])
     write(tmp_path, "b.csv", ["id,qty", "1,3", "2,4"])
     contract, _ = infer_contract(tmp_path, "demo")
-    assert all(t.dialect.null_tokens == [""] for t in contract.tables)
+    assert all(t.dialect.null_tokens == [] for t in contract.tables)
     assert not next(c for c in contract.tables[0].columns if c.name == "name").nullable
 
 
