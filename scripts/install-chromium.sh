@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Headless Chromium and its WebDriver from Debian's packages, for the browser tests
-# (tests/test_report_and_docs.py). Does nothing when /usr/bin/chromium and /usr/bin/chromedriver exist.
+# (tests/e2e/test_report_and_docs.py). Does nothing when /usr/bin/chromium and /usr/bin/chromedriver exist.
 set -euo pipefail
 
 if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then

@@ -91,7 +91,7 @@ in {report.seconds:.1f} s from the marts in {html.escape(report.lake_uri)}/lakeh
 <main>
 <div class="kpis">{kpi_html}</div>
 {"".join(sections)}
-<footer>Made by reports/business_report.py from {", ".join(MARTS)} (dbt exposure <code>business_report</code>).
+<footer>Made by the reports.business package from {", ".join(MARTS)} (dbt exposure <code>business_report</code>).
 Net revenue is extended price × (1 − discount), before tax.</footer>
 </main>
 </body>
