@@ -370,9 +370,11 @@ def test_make_airflow_ui_serves_the_pipeline_and_its_last_run_in_a_browser(
         browser.find_element(By.CSS_SELECTOR, "input:not([type=password])").send_keys("admin")
         browser.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(password)
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        wait.until(lambda driver: "lakehouse_pipeline" in driver.find_element(By.TAG_NAME, "body").text)
+        # The page's text read in one script call: the single-page UI replaces its elements as it
+        # renders, so an element found first may be gone when its text is read.
+        wait.until(lambda driver: "lakehouse_pipeline" in driver.execute_script("return document.body.innerText"))
         browser.get(f"{base}/dags/lakehouse_pipeline/runs")
-        wait.until(lambda driver: green_run.run_id in driver.find_element(By.TAG_NAME, "body").text)
+        wait.until(lambda driver: green_run.run_id in driver.execute_script("return document.body.innerText"))
         browser.save_screenshot(str(tmp_path / "airflow-ui.png"))
     finally:
         os.killpg(server.pid, signal.SIGINT)  # Ctrl+C in the terminal
