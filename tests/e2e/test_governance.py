@@ -22,7 +22,8 @@ import duckdb
 import pytest
 
 from governance.emit import merge_records
-from governance.policy import check_manifest_data, looks_personal
+from governance.policy import check_manifest_data
+from ingest.personal import looks_personal
 from ingest.settings import REPO_ROOT
 from tests.conftest import TPCH_ROWS
 from tests.pipeline import Pipeline

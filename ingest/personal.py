@@ -1,0 +1,70 @@
+"""What makes a column personal data: one rule for the scaffold (which tags columns) and the
+governance policy (which refuses untagged ones).
+
+By name: a word of the column's snake_case name says it holds a name, address, phone number,
+e-mail or birth date of someone (`customer_name`, `c_phone`, `email`). A bare `name`, and names of
+things (`nation_name`, `part_name`), are a thing's name, not a person's.
+By values (the scaffold, which reads the CSV files): most values of a text column look like
+e-mail addresses, phone numbers, person names or street addresses; "Lansdowne Airport" and
+"Delta Air Lines Inc." look like names but name organisations and places, so those do not count.
+"""
+
+from __future__ import annotations
+
+import re
+
+PERSONAL_WORDS = frozenset(
+    {"name", "address", "addr", "street", "zip", "postcode", "phone", "mobile", "fax", "email", "mail", "birth"}
+)
+NOT_PERSONAL = frozenset(
+    {
+        "name",  # a thing's name more often than a person's: the values decide
+        "nation_name",
+        "region_name",
+        "part_name",
+        "month_name",
+        "day_name",
+        "n_name",  # TPC-H raw spellings
+        "r_name",
+        "p_name",
+    }
+)
+# Words that make a capitalised phrase an organisation's or a place's name rather than a person's.
+ORGANISATION_WORDS = frozenset(
+    {
+        "airport", "airlines", "airline", "airways", "air", "field", "municipal", "regional", "international",
+        "county", "city", "inc", "corp", "corporation", "company", "co", "ltd", "llc", "group", "bank",
+        "university", "college", "school", "hospital", "center", "centre", "park", "station", "base", "island",
+        "lake", "river", "mountain", "valley", "state", "national", "aviation", "industries",
+    }
+)  # fmt: skip
+VALUE_PATTERNS = {
+    "email": re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"),
+    "phone": re.compile(r"^\+?(?=(?:\D*\d){7})[\d\s().-]{7,20}$"),
+    "person": re.compile(r"^[A-Z][a-z]+(?:[ '-][A-Z][a-z]+)+$"),
+    "address": re.compile(r"^\d+[A-Za-z]? [A-Z][A-Za-z]+(?: [A-Za-z]+)*$"),
+}
+SHARE = 0.8  # of the values that must look alike
+
+
+def personal_words(column: str) -> set[str]:
+    """The words of a column's name that say it is personal (empty when it is not, by its name)."""
+    name = column.lower()
+    if name in NOT_PERSONAL:
+        return set()
+    return set(re.split(r"[^a-z0-9]+", name)) & PERSONAL_WORDS
+
+
+def looks_personal(column: str) -> bool:
+    """True for a column whose name says it holds a name, address, phone number or e-mail of someone."""
+    return bool(personal_words(column))
+
+
+def value_kind(value: str) -> str | None:
+    """What one text value looks like: `email`, `phone`, `person` or `address`, else None."""
+    for kind, pattern in VALUE_PATTERNS.items():
+        if pattern.match(value):
+            if kind == "person" and set(re.split(r"[^a-z]+", value.lower())) & ORGANISATION_WORDS:
+                return None
+            return kind
+    return None
