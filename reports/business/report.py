@@ -15,6 +15,7 @@ from reports.business.page import Report, render_html
 from reports.business.publish import upload_report, write_atomically
 from reports.business.queries import QUERIES, collect, show_restricted_setting
 from reports.business.settings import ReportError
+from reports.spark import session
 
 
 def build_report(lake_uri: str, out_dir: Path | None = None, show_restricted: bool | None = None) -> Path:
@@ -27,7 +28,7 @@ def build_report(lake_uri: str, out_dir: Path | None = None, show_restricted: bo
     lake_uri = parse_lake(lake_uri).uri
     started = time.monotonic()
     generated_at = datetime.now(UTC)
-    spark, owned = sparks.session()
+    spark, owned = session("lakehouse-business-report")
     try:
         sparks.register_marts(spark, lake_uri)
         if show_restricted is None:
