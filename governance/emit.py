@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from governance.datasets import INGEST_OWNER, PII_TAG, dataset_urn, ownership_mc
 from governance.lake import lake_for, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
 from governance.lineage import ingest_lineage_mcps, read_audit, source_tables
 from ingest import lake as lakes
-from ingest.contract import contract_path, load_contract
+from ingest.contract import contract_path, load_contract, shipped_datasets
 from ingest.errors import LakehouseError
 from ingest.personal import looks_personal
 from ingest.settings import MySQLSettings, local_dir
@@ -254,15 +254,17 @@ def emit_metadata(
     lake_uri: str,
     sink: str = "file",
     *,
-    dataset: str = "tpch",
+    datasets: Sequence[str] | None = None,
     mysql: MySQLSettings | None = None,
     lite_file: Path | None = None,
 ) -> Path:
     """Emit all governance metadata; return the local path of the metadata file (also uploaded to a gs:// lake).
 
     `target_dir` holds dbt's manifest.json and catalog.json (`dbt docs generate`) and the run results saved
-    by `save_run_results` after `dbt build`. `sink`: file (only the file), lite (DataHub Lite, at `lite_file`,
-    DATAHUB_LITE_FILE or <LAKEHOUSE_LOCAL_DIR>/datahub-lite/datahub.db) or rest (DATAHUB_GMS_URL, DATAHUB_GMS_TOKEN).
+    by `save_run_results` after `dbt build`. `datasets`: the contracts whose raw zone and ingest lineage are
+    described (default: every shipped one; a dataset with nothing in the lake adds nothing). `sink`: file
+    (only the file), lite (DataHub Lite, at `lite_file`, DATAHUB_LITE_FILE or
+    <LAKEHOUSE_LOCAL_DIR>/datahub-lite/datahub.db) or rest (DATAHUB_GMS_URL, DATAHUB_GMS_TOKEN).
     """
     target_dir = Path(target_dir)
     for needed in ("manifest.json", "catalog.json"):
@@ -270,7 +272,7 @@ def emit_metadata(
             raise GovernanceError(f"{target_dir / needed} is missing: run `dbt build` then `dbt docs generate`")
     lake = lake_for(lake_uri)
     manifest = json.loads((target_dir / "manifest.json").read_text(encoding="utf-8"))
-    contract = load_contract(contract_path(dataset))
+    contracts = [load_contract(contract_path(name)) for name in (datasets or shipped_datasets())]
     lite = lite_file or Path(os.environ.get("DATAHUB_LITE_FILE") or local_dir() / "datahub-lite" / "datahub.db")
     output = metadata_path(lake_uri)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -290,13 +292,14 @@ def emit_metadata(
         run_pipeline(dbt)
         run_pipeline(_recipe("glossary.yml", env | {"GOVERNANCE_OUT": str(work / "glossary.json")}))
 
-        raw = raw_tables(lake, contract.dataset, [t.name for t in contract.tables])
-        audit = read_audit(mysql or MySQLSettings.from_env(), lake.uri, contract.dataset, raw)
-        ours: list[MetadataChangeProposalWrapper] = [
-            *raw_zone_mcps(lake, contract.dataset, raw),
-            *lakehouse_zone_mcps(lake, manifest),
-            *ingest_lineage_mcps(contract, raw, audit, source_tables(manifest, contract.dataset)),
-        ]
+        ours: list[MetadataChangeProposalWrapper] = list(lakehouse_zone_mcps(lake, manifest))
+        for contract in contracts:
+            raw = raw_tables(lake, contract.dataset, [t.name for t in contract.tables])
+            if not raw:
+                continue
+            audit = read_audit(mysql or MySQLSettings.from_env(), lake.uri, contract.dataset, raw)
+            ours += raw_zone_mcps(lake, contract.dataset, raw)
+            ours += ingest_lineage_mcps(contract, raw, audit, source_tables(manifest, contract.dataset))
         records = _read_records(work / "dbt.json") + _read_records(work / "glossary.json")
         tag_personal_source_columns(records, manifest)
         records += [mcp.to_obj(simplified_structure=True) for mcp in [*ours, *_source_mcps(manifest)]]

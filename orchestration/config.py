@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest import lake as lakes
+from ingest.contract import shipped_datasets
 from ingest.settings import MySQLSettings, local_dir
 
 if TYPE_CHECKING:
@@ -137,8 +138,23 @@ def dbt_env() -> dict[str, str]:
     return {"LAKEHOUSE_LOCAL_DIR": str(local_dir()), "LAKEHOUSE_LAKE_URI": lake, "DO_NOT_TRACK": "1"}
 
 
-def source_dir(param: str | None) -> Path:
-    return Path(param) if param else local_dir() / "tpch"
+DEFAULT_DATASET = "tpch"
+PIPELINE_DAG = "lakehouse_pipeline"
+
+
+def datasets() -> list[str]:
+    """Every dataset with a contract in `ingest/contracts/`: each gets its own pipeline DAG."""
+    return shipped_datasets()
+
+
+def pipeline_dag_id(dataset: str) -> str:
+    """`lakehouse_pipeline` for TPC-H (the default dataset), `lakehouse_pipeline__<dataset>` otherwise."""
+    return PIPELINE_DAG if dataset == DEFAULT_DATASET else f"{PIPELINE_DAG}__{dataset}"
+
+
+def source_dir(param: str | None, dataset: str = DEFAULT_DATASET) -> Path:
+    """The folder of the dataset's CSV files: the run's `source` param, else `.local/<dataset>`."""
+    return Path(param) if param else local_dir() / dataset
 
 
 def dataproc_cluster_name(run_id: str, prefix: str = "lakehouse") -> str:

@@ -19,9 +19,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from orchestration import summary
+from orchestration import config, summary
 
-DAG_ID = "lakehouse_pipeline"
 DONE = {"success", "skipped"}
 FAILED = {"failed", "upstream_failed"}
 PENDING = {"none", "scheduled", "queued"}
@@ -87,12 +86,18 @@ def describe(states: Counter[str]) -> str | None:
 
 
 def main(
+    dataset: Annotated[str, typer.Option(help="The dataset whose pipeline DAG runs (a contract's name)")] = (
+        config.DEFAULT_DATASET
+    ),
     conf: Annotated[str, typer.Option(help="The run's params as JSON, e.g. '{\"tpch_scale\": 0.01}'")] = "{}",
     log: Annotated[Path, typer.Option(help="Where Airflow's own log goes")] = Path(".local/demo.log"),
-    dag_id: Annotated[str, typer.Option(help="The DAG to run")] = DAG_ID,
 ) -> None:
-    """Run the pipeline DAG once and show its progress per stage."""
+    """Run a dataset's pipeline DAG once and show its progress per stage."""
+    if dataset not in config.datasets():
+        console.print(f"[red]no dataset {dataset!r}[/red]: choose one of {', '.join(config.datasets())}")
+        raise typer.Exit(2)
     json.loads(conf)  # a clear error now rather than Airflow's later
+    dag_id = config.pipeline_dag_id(dataset)
     log.parent.mkdir(parents=True, exist_ok=True)
     airflow = str(Path(sys.executable).parent / "airflow")
     started = time.time()
@@ -119,7 +124,7 @@ def main(
         console.print(f"[red]{dag_id} failed after {elapsed:.0f} s[/red]; the full log: {log}")
         raise typer.Exit(1)
     console.print(f"[green]{dag_id} succeeded in {elapsed:.0f} s[/green]")
-    summary.main()
+    summary.main(dataset)
 
 
 def cli() -> None:

@@ -9,13 +9,13 @@ from rich.table import Table
 
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import MySQLSettings
-from orchestration.config import lake_uri
+from orchestration.config import lake_uri, pipeline_dag_id
 
 
 def main(dataset: str = "tpch") -> None:
     console = Console()
     lake = lake_uri()
-    table = Table(title="lakehouse_pipeline: where the results are", show_lines=False)
+    table = Table(title=f"{pipeline_dag_id(dataset)}: where the results are", show_lines=False)
     table.add_column("what")
     table.add_column("where", overflow="fold")
     conn = connect(MySQLSettings.from_env())
@@ -30,9 +30,10 @@ def main(dataset: str = "tpch") -> None:
     if lake.startswith("file://"):
         root = Path(lake.removeprefix("file://"))
         models = sorted(p.name for p in (root / "lakehouse").glob("*") if p.is_dir())
-        table.add_row("models built", f"{len(models)}: " + ", ".join(models[:6]) + (" ..." if len(models) > 6 else ""))
+        table.add_row("tables built", f"{len(models)}: " + ", ".join(models[:6]) + (" ..." if len(models) > 6 else ""))
         for label, path in (
-            ("business report", root / "reports" / "latest.html"),
+            ("data profile", root / "reports" / f"profile-{dataset}.html"),
+            ("business report", root / "reports" / "latest.html" if dataset == "tpch" else root / "none"),
             ("docs site (serve: python -m reports.docs_site serve)", root / "docs" / "index.html"),
             ("governance metadata", root / "governance" / "metadata.json"),
         ):

