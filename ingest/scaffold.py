@@ -163,7 +163,7 @@ def model_yaml(contract: Contract, table: Table, profiles: dict[str, Profile] | 
         "description": (table.description or f"{PLACEHOLDER} what one row of {table.name} is.")
         + f" Staged from source {contract.dataset}.{table.name}: the rows of the committed batches, renamed.",
         "config": {
-            "tags": [contract.dataset],  # the dataset's pipeline builds `--select tag:<dataset>`
+            "tags": [contract.dataset],  # the dataset's pipeline builds `--select tag:<dataset>+`
             "meta": {
                 "owner": f"{PLACEHOLDER} the team that answers for it",
                 "domain": f"{PLACEHOLDER} the business domain",

@@ -180,7 +180,7 @@ def test_results(dbt_target: str, dag_run_id: str, dataset: str = config.DEFAULT
         log.info("the tests' results of this run's dbt build: %s", kept)
         shutil.copyfile(kept, dbt_target_dir() / SAVED_RUN_RESULTS)
         return str(dbt_target_dir() / SAVED_RUN_RESULTS)
-    run_dbt("test", "--select", f"tag:{dataset}", dbt_target=dbt_target)
+    run_dbt("test", "--select", transform.selector(dataset), dbt_target=dbt_target)
     return str(save_run_results(dbt_target_dir()))
 
 

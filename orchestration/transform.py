@@ -74,21 +74,37 @@ def build_results_of(run_id: str) -> Path | None:
     return None
 
 
+def selector(dataset: str) -> str:
+    """dbt's selection of a dataset's models: its staging models (tagged with its name) and every
+    model built on them (marts, reports)."""
+    return f"tag:{dataset}+"
+
+
 def marts(dataset: str = "tpch", manifest: Path = MANIFEST) -> list[str]:
-    """A dataset's marts, as the dbt project declares them: its models in models/marts/ (their
-    masked copies for broad access live in marts/broad/ and are not announced as assets)."""
-    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    """A dataset's marts, as the dbt project declares them: the models in models/marts/ built on the
+    dataset's staging models (masked copies for broad access, in marts/broad/, are not announced)."""
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
+    selected = {uid for uid, n in nodes.items() if n["resource_type"] == "model" and dataset in n["tags"]}
+    grew = True
+    while grew:  # the descendants: every model that reads a selected one
+        found = {
+            uid
+            for uid, n in nodes.items()
+            if n["resource_type"] == "model" and selected & set(n["depends_on"]["nodes"])
+        }
+        grew = not found <= selected
+        selected |= found
     return sorted(
-        n["name"]
-        for n in nodes
-        if n["resource_type"] == "model" and n["fqn"][1:-1] == ["marts"] and dataset in n["tags"]
+        nodes[uid]["name"]
+        for uid in selected
+        if nodes[uid]["fqn"][1:2] == ["marts"] and "broad" not in nodes[uid]["fqn"][2:-1]
     )
 
 
 def task_group(
     group_id: str, dataset: str, target: str, env: dict[str, str], dbt_pool: str | None = None
 ) -> DbtTaskGroup:
-    """The `dataset`'s dbt models (`tag:<dataset>`) as a task group for the dbt `target`, rendered
+    """The `dataset`'s dbt models (`selector`) as a task group for the dbt `target`, rendered
     from the manifest that `dbt parse` wrote at set-up, so parsing the DAG file runs no dbt. `env` reaches every dbt
     command (templated when the task runs). `dbt_pool` holds the tasks that run dbt: all of them
     per model; in watcher mode the producer, while the model tasks (which only read its results
@@ -120,7 +136,7 @@ def task_group(
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            select=[f"tag:{dataset}"],  # also the producer's one `dbt build`
+            select=[selector(dataset)],  # also the producer's one `dbt build`
             test_behavior=TestBehavior.AFTER_EACH,
             # Per model, a test of two models (relationships) runs after both, as its own task.
             # The watcher reports tests per model, so there it belongs to its models' test tasks.

