@@ -185,8 +185,9 @@ def test_results(dbt_target: str, dag_run_id: str, dataset: str = config.DEFAULT
 
 
 def catalog(dbt_target: str) -> str:
-    """dbt's catalog and static docs site (`dbt docs generate --static`), for governance and docs."""
-    run_dbt("docs", "generate", "--static", dbt_target=dbt_target)
+    """dbt's catalog and static docs site (`dbt docs generate --static`) of every dataset (not only
+    the project's default selector, TPC-H), for governance and docs."""
+    run_dbt("docs", "generate", "--static", "--select", "fqn:*", "source:*", dbt_target=dbt_target)
     return str(dbt_target_dir() / "catalog.json")
 
 
