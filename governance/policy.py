@@ -10,11 +10,11 @@ Rules (each violation names the model, and the column when there is one):
   publishes no personal column in clear;
 - a column's `meta.glossary_term` names a term of the business glossary (governance/glossary.yml).
 
-What "looks personal": one of the words name, address, phone, mobile, fax, email (or mail) in the
-column's name, split on `_`. By policy TPC-H's customer and supplier names (`Customer#000000001`)
-are personal: in real data they are people or sole traders, and the same columns hold real names
-once the pipeline carries real data. The allowlist holds names of things, never of people:
-nations, regions, parts, months and days (and TPC-H's raw spellings of them).
+What "looks personal" is one rule, `ingest.personal` (the scaffold tags by it): a word of the
+column's name says it holds someone's name, address, phone number, e-mail or birth date. By policy
+TPC-H's customer and supplier names (`Customer#000000001`) are personal: in real data they are
+people or sole traders, and the same columns hold real names once the pipeline carries real data.
+A bare `name` and names of things (nations, regions, parts, months, days) are not.
 """
 
 from __future__ import annotations

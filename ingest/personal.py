@@ -3,7 +3,7 @@ governance policy (which refuses untagged ones).
 
 By name: a word of the column's snake_case name says it holds a name, address, phone number,
 e-mail or birth date of someone (`customer_name`, `c_phone`, `email`). A bare `name`, and names of
-things (`nation_name`, `part_name`), are a thing's name, not a person's.
+things (`nation_name`, `airline_name`), are a thing's name, not a person's.
 By values (the scaffold, which reads the CSV files): most values of a text column look like
 e-mail addresses, phone numbers, person names or street addresses; "Lansdowne Airport" and
 "Delta Air Lines Inc." look like names but name organisations and places, so those do not count.
@@ -19,16 +19,19 @@ PERSONAL_WORDS = frozenset(
 NOT_PERSONAL = frozenset(
     {
         "name",  # a thing's name more often than a person's: the values decide
-        "nation_name",
-        "region_name",
-        "part_name",
-        "month_name",
-        "day_name",
-        "n_name",  # TPC-H raw spellings
+        "n_name",  # TPC-H's raw spellings of nation, region and part names
         "r_name",
         "p_name",
     }
 )
+# Things whose name is not a person's: `nation_name`, `airline_name`, `destination_name`.
+THINGS = frozenset(
+    {
+        "nation", "region", "country", "state", "city", "county", "part", "product", "brand", "category",
+        "month", "day", "airline", "carrier", "airport", "destination", "origin", "station", "company",
+        "store", "team", "file", "table", "column", "model",
+    }
+)  # fmt: skip
 # Words that make a capitalised phrase an organisation's or a place's name rather than a person's.
 ORGANISATION_WORDS = frozenset(
     {
@@ -50,9 +53,10 @@ SHARE = 0.8  # of the values that must look alike
 def personal_words(column: str) -> set[str]:
     """The words of a column's name that say it is personal (empty when it is not, by its name)."""
     name = column.lower()
-    if name in NOT_PERSONAL:
+    words = set(re.split(r"[^a-z0-9]+", name))
+    if name in NOT_PERSONAL or (words & THINGS and words <= THINGS | {"name"}):
         return set()
-    return set(re.split(r"[^a-z0-9]+", name)) & PERSONAL_WORDS
+    return words & PERSONAL_WORDS
 
 
 def looks_personal(column: str) -> bool:

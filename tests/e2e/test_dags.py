@@ -30,26 +30,6 @@ REPORT_MODELS = 22
 MART_MODELS = 8
 
 
-@pytest.fixture(scope="module")
-def airflow_home(isolated_state: Path) -> Path:
-    """Airflow's SQLite metadata (in the tests' private AIRFLOW_HOME), the pool, dbt's manifest."""
-    env = {**os.environ}
-    subprocess.run([AIRFLOW, "db", "migrate"], check=True, capture_output=True, env=env, timeout=300)
-    subprocess.run(
-        [AIRFLOW, "pools", "set", "spark_session", "1", "session-mode Spark"], check=True, capture_output=True
-    )
-    dbt = str(Path(sys.executable).parent / "dbt")
-    subprocess.run([dbt, "parse", "--quiet"], check=True, cwd=REPO_ROOT, capture_output=True, timeout=300)
-    return Path(os.environ["AIRFLOW_HOME"])
-
-
-@pytest.fixture(scope="module")
-def dagbag(airflow_home: Path) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(str(REPO_ROOT / "dags"))
-
-
 def test_dags_import_without_errors_and_parse_fast(dagbag: Any) -> None:
     assert dagbag.import_errors == {}
     assert {"lakehouse_pipeline", "lakehouse_dataproc"} <= set(dagbag.dag_ids)

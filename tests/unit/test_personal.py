@@ -15,13 +15,16 @@ WORDS = st.text("abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=9).map(str.ca
     ("column", "personal"),
     [
         ("c_name", True),
-        ("customer_name", True),
         ("email", True),
         ("home_address", True),
         ("c_phone", True),
         ("date_of_birth", True),
         ("name", False),  # a bare name: the values decide (airlines.name is a company's)
         ("nation_name", False),
+        ("airline_name", False),
+        ("destination_name", False),
+        ("customer_name", True),  # a customer may be a person: by policy, personal
+        ("station_address", True),  # a thing's address is still an address
         ("p_name", False),
         ("carrier", False),
         ("tailnum", False),

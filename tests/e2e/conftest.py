@@ -1,0 +1,35 @@
+"""Fixtures of the end-to-end tests: Airflow's metadata and the DAG files, parsed once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.settings import REPO_ROOT
+
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+
+
+@pytest.fixture(scope="session")
+def airflow_home(isolated_state: Path) -> Path:
+    """Airflow's SQLite metadata (in the tests' private AIRFLOW_HOME), the pool, dbt's manifest."""
+    env = {**os.environ}
+    subprocess.run([AIRFLOW, "db", "migrate"], check=True, capture_output=True, env=env, timeout=300)
+    subprocess.run(
+        [AIRFLOW, "pools", "set", "spark_session", "1", "session-mode Spark"], check=True, capture_output=True
+    )
+    dbt = str(Path(sys.executable).parent / "dbt")
+    subprocess.run([dbt, "parse", "--quiet"], check=True, cwd=REPO_ROOT, capture_output=True, timeout=300)
+    return Path(os.environ["AIRFLOW_HOME"])
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_home: Path) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(str(REPO_ROOT / "dags"))

