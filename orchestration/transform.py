@@ -80,24 +80,26 @@ def selector(dataset: str) -> str:
     return f"tag:{dataset}+"
 
 
-def marts(dataset: str = "tpch", manifest: Path = MANIFEST) -> list[str]:
-    """A dataset's marts, as the dbt project declares them: the models in models/marts/ built on the
-    dataset's staging models (masked copies for broad access, in marts/broad/, are not announced)."""
+def models_of(dataset: str, manifest: Path = MANIFEST) -> dict[str, dict[str, Any]]:
+    """The manifest's model nodes that `selector(dataset)` selects: the models tagged with the
+    dataset's name and every model that reads one of them, by unique id."""
     nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
-    selected = {uid for uid, n in nodes.items() if n["resource_type"] == "model" and dataset in n["tags"]}
-    grew = True
-    while grew:  # the descendants: every model that reads a selected one
-        found = {
-            uid
-            for uid, n in nodes.items()
-            if n["resource_type"] == "model" and selected & set(n["depends_on"]["nodes"])
-        }
-        grew = not found <= selected
+    models = {uid: n for uid, n in nodes.items() if n["resource_type"] == "model"}
+    selected = {uid for uid, n in models.items() if dataset in n["tags"]}
+    while True:
+        found = {uid for uid, n in models.items() if selected & set(n["depends_on"]["nodes"])} - selected
+        if not found:
+            return {uid: models[uid] for uid in selected}
         selected |= found
+
+
+def marts(dataset: str = "tpch", manifest: Path = MANIFEST) -> list[str]:
+    """A dataset's marts, as the dbt project declares them: its models in models/marts/ (masked
+    copies for broad access, in marts/broad/, are not announced as assets)."""
     return sorted(
-        nodes[uid]["name"]
-        for uid in selected
-        if nodes[uid]["fqn"][1:2] == ["marts"] and "broad" not in nodes[uid]["fqn"][2:-1]
+        n["name"]
+        for n in models_of(dataset, manifest).values()
+        if n["fqn"][1:2] == ["marts"] and "broad" not in n["fqn"][2:-1]
     )
 
 

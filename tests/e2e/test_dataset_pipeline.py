@@ -91,7 +91,8 @@ def test_its_profile_page_renders_in_a_browser(
         "return Array.from(document.images).map(i => [i.closest('section').id, i.naturalWidth])"
     )
     assert images and all(width > 0 for _, width in images)  # every chart decoded
-    assert {section for section, _ in images} == set(ROWS)  # a chart for every table
+    # A chart for every table but airlines, whose 16 codes and names all differ: nothing to count.
+    assert {section for section, _ in images} == set(ROWS) - {"airlines"}
     figures = browser.execute_script(
         "return Array.from(document.querySelectorAll('#flights figure')).map(f => f.dataset.column)"
     )
