@@ -20,6 +20,7 @@ from ingest.load.validate import BOOLEAN_FALSE, BOOLEAN_TRUE
 NULL_CANDIDATES = ("", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "nan", "\\N")
 DELIMITERS = ",;\t|"
 MAX_VARCHAR = 16383
+ROW_BYTES = 65_535 - 1_024  # MySQL's row size limit, with room for the other columns' overhead
 MAX_KEY_COLUMNS_SCANNED = 4
 
 _INT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
@@ -93,7 +94,7 @@ class _ColumnStats:
             return SqlType.parse("VARCHAR(255)")
         if "bool" in kinds:
             return SqlType.parse("BOOLEAN")
-        if "int" in kinds and self.int_digits <= 18:
+        if "int" in kinds and self.int_digits <= 19 and self.max_abs_int <= 2**63 - 1:
             return SqlType.parse("INT" if self.max_abs_int < 2**31 - 1 else "BIGINT")
         if ("int" in kinds or "decimal" in kinds) and self.int_digits + self.scale <= 65 and self.scale <= 30:
             return SqlType.parse(f"DECIMAL({max(1, self.int_digits + self.scale)},{self.scale})")
@@ -209,7 +210,7 @@ def folder_null_tokens(scans: list[_Scan]) -> tuple[list[str], str, list[str]]:
     Files written by one tool share one convention (R writes NA for every missing value), so a
     token is NULL everywhere in the folder when, in any file, it stands in a typed column (where it
     cannot be data) or fills a column on its own; the empty field is NULL wherever it appears. A text column
-    whose values are as short as the token (2-letter codes and NA, Namibia) is named for review.
+    that holds the token among its values (NA for Namibia, None as an answer) is named for review.
     """
     evidence: dict[str, list[str]] = {}
     for scan in scans:
@@ -226,12 +227,12 @@ def folder_null_tokens(scans: list[_Scan]) -> tuple[list[str], str, list[str]]:
     parts = (["the empty field"] if empty else []) + reasons
     why = "Null tokens for the whole folder: " + ("; ".join(parts) if parts else "none") + "."
     review = [
-        f"{scan.path.name}: column {column.header!r} holds {token!r} and text of the same length; "
+        f"{scan.path.name}: column {column.header!r} holds {token!r} among its text values; "
         f"the folder's convention reads it as NULL: set this table's null_tokens if it is data"
         for scan in scans
         for column in scan.stats
         for token in column.token_counts
-        if token in evidence and not column.typed and column.values and column.max_length <= len(token)
+        if token in evidence and not column.typed and column.values
     ]
     return tokens, why, review
 
@@ -239,6 +240,7 @@ def folder_null_tokens(scans: list[_Scan]) -> tuple[list[str], str, list[str]]:
 def _table(scan: _Scan, null_tokens: list[str], why: str) -> Table:
     stats, rows = scan.stats, scan.rows
     columns = _columns(scan.header, stats, null_tokens)
+    columns = _fit_row_size(columns, scan)
     key = _primary_key(stats, columns, scan.pair_values, set(null_tokens), rows)
     name = identifier_from(scan.path.stem, "table")
     cursor = next((c.name for c in columns if c.name in ("updated_at", "modified_at", "last_modified")), None)
@@ -253,6 +255,27 @@ def _table(scan: _Scan, null_tokens: list[str], why: str) -> Table:
         cursor=cursor,
         description=f"Inferred from {scan.path.name} ({rows} rows). {why}",
     )
+
+
+def _fit_row_size(columns: list[Column], scan: _Scan) -> list[Column]:
+    """VARCHARs widened to TEXT, widest first, until the row fits MySQL's 65,535 bytes (a VARCHAR
+    counts 4 bytes a character in utf8mb4, a TEXT about 12): wide exports with many empty columns."""
+
+    def size(c: Column) -> int:
+        return 4 * (c.type.precision or 0) + 2 if c.type.base in ("VARCHAR", "CHAR") else 16
+
+    widened = []
+    by_width = sorted(range(len(columns)), key=lambda i: -size(columns[i]))
+    for i in by_width:
+        if sum(size(c) for c in columns) <= ROW_BYTES or columns[i].type.base not in ("VARCHAR", "CHAR"):
+            break
+        columns[i] = columns[i].model_copy(update={"type": SqlType.parse("TEXT")})
+        widened.append(columns[i].name)
+    if widened:
+        scan.notes.append(
+            f"{scan.path.name}: {len(widened)} text column(s) made TEXT to fit MySQL's row size: {', '.join(widened)}"
+        )
+    return columns
 
 
 def infer_table(path: Path) -> tuple[Table, list[str]]:

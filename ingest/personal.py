@@ -14,8 +14,13 @@ from __future__ import annotations
 import re
 
 PERSONAL_WORDS = frozenset(
-    {"name", "address", "addr", "street", "zip", "postcode", "phone", "mobile", "fax", "email", "mail", "birth"}
-)
+    {
+        "name", "surname", "lastname", "firstname", "fullname", "forename", "username",
+        "address", "addr", "street", "zip", "postcode", "postal",
+        "phone", "telephone", "tel", "cellphone", "mobile", "fax", "email", "emailaddress", "mail",
+        "birth", "birthdate", "birthday", "dob",
+    }
+)  # fmt: skip
 NOT_PERSONAL = frozenset(
     {
         "name",  # a thing's name more often than a person's: the values decide
@@ -29,7 +34,8 @@ THINGS = frozenset(
     {
         "nation", "region", "country", "state", "city", "county", "part", "product", "brand", "category",
         "month", "day", "airline", "carrier", "airport", "destination", "origin", "station", "company",
-        "store", "team", "file", "table", "column", "model",
+        "store", "team", "file", "table", "column", "model", "event", "job", "task", "host", "service", "device",
+        "project", "species", "status",
     }
 )  # fmt: skip
 # Words that make a capitalised phrase an organisation's or a place's name rather than a person's.
@@ -48,6 +54,10 @@ VALUE_PATTERNS = {
     "address": re.compile(r"^\d+[A-Za-z]? [A-Z][A-Za-z]+(?: [A-Za-z]+)*$"),
 }
 SHARE = 0.8  # of the values that must look alike
+# Columns whose capitalised values are places or states, not persons ("New York", "In Progress").
+NOT_PERSON_VALUES = frozenset(
+    {"state", "city", "town", "country", "county", "region", "place", "location", "status", "stage", "type", "category"}
+)
 
 
 def personal_words(column: str) -> set[str]:

@@ -28,12 +28,25 @@ from pathlib import Path
 import yaml
 
 from ingest.contract import Column, Contract, SqlType, Table
-from ingest.personal import SHARE, personal_words, value_kind
+from ingest.personal import NOT_PERSON_VALUES, SHARE, personal_words, value_kind
 
 PLACEHOLDER = "TODO:"
 ACCEPTED_VALUES_MAX = 10  # distinct values at most for an accepted_values test
 SAMPLE_ROWS = 100_000
 TEXT_TYPES = {"CHAR", "VARCHAR", "TEXT"}
+GENERIC_KEYS = {"id", "key", "code", "name", "uuid", "pk"}
+# Spark's reserved words (ANSI mode, the default from Spark 4): column names that need backquotes.
+SPARK_RESERVED = frozenset(
+    {
+        "ALL", "AND", "ANY", "AS", "AUTHORIZATION", "BOTH", "CASE", "CAST", "CHECK", "COLLATE", "COLUMN", "CONSTRAINT",
+        "CREATE", "CROSS", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "CURRENT_USER", "DISTINCT", "ELSE",
+        "END", "ESCAPE", "EXCEPT", "FALSE", "FETCH", "FILTER", "FOR", "FOREIGN", "FROM", "FULL", "GRANT", "GROUP",
+        "HAVING", "IN", "INNER", "INTERSECT", "INTO", "IS", "JOIN", "LATERAL", "LEADING", "LEFT", "NATURAL", "NOT",
+        "NULL", "OFFSET", "ON", "ONLY", "OR", "ORDER", "OUTER", "OVERLAPS", "PRIMARY", "REFERENCES", "RIGHT", "SELECT",
+        "SESSION_USER", "SOME", "TABLE", "THEN", "TIME", "TO", "TRAILING", "TRUE", "UNION", "UNIQUE", "UNKNOWN",
+        "USER", "USING", "WHEN", "WHERE", "WITH",
+    }
+)  # fmt: skip
 
 
 def spark_type(sql_type: SqlType) -> str:
@@ -54,11 +67,52 @@ def spark_type(sql_type: SqlType) -> str:
     }.get(base, "string")
 
 
-def business_name(column: Column) -> str:
+def snake_case(column: Column) -> str:
     """snake_case from the CSV header (or the contract name): `CustomerID` -> `customer_id`."""
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column.header_name)
     text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
     return text if text and not text[0].isdigit() else column.name
+
+
+def business_names(table: Table) -> dict[str, str]:
+    """Each column's name in the staging model: its snake_case header, or its contract name (unique
+    by the contract) where two headers give the same one (`Order ID` and `order_id`)."""
+    wanted = {c.name: snake_case(c) for c in table.columns}
+    taken = [name for name in wanted.values()]
+    return {c: (name if taken.count(name) == 1 else c) for c, name in wanted.items()}
+
+
+def business_name(table: Table, column: Column) -> str:
+    return business_names(table)[column.name]
+
+
+def sql_identifier(name: str) -> str:
+    """A name as Spark SQL reads it: backquoted when it is a reserved word or not a plain name."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name.upper() not in SPARK_RESERVED:
+        return name
+    return "`" + name.replace("`", "``") + "`"
+
+
+def singular(name: str) -> str:
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
+
+
+def references(contract: Contract, table: Table, column: Column) -> Table | None:
+    """The other table whose single-column key this column holds: the same name (`carrier`), or
+    the table's singular name with its key (`customer_id` for customers' `id`). A generic key name
+    (`id`) alone proves nothing, nor does a column that is its own table's key."""
+    if table.primary_key == [column.name]:
+        return None
+    for other in contract.tables:
+        if other.name == table.name or len(other.primary_key) != 1:
+            continue
+        key = other.primary_key[0]
+        same = column.name == key and key not in GENERIC_KEYS
+        if same or column.name in (f"{singular(other.name)}_{key}", f"{singular(other.name)}{key}"):
+            return other
+    return None
 
 
 @dataclass
@@ -93,7 +147,8 @@ def profile_table(table: Table, source: Path) -> dict[str, Profile]:
     tokens = set(table.dialect.null_tokens)
     rows = 0
     for path in sorted(source.glob(table.files)):
-        with path.open(encoding=table.dialect.encoding, newline="") as handle:
+        encoding = "utf-8-sig" if table.dialect.encoding.lower() in ("utf-8", "utf8") else table.dialect.encoding
+        with path.open(encoding=encoding, newline="") as handle:  # utf-8-sig: a BOM is not the header's
             reader = csv.DictReader(handle, delimiter=table.dialect.delimiter, quotechar=table.dialect.quote)
             for record in reader:
                 rows += 1
@@ -108,17 +163,20 @@ def profile_table(table: Table, source: Path) -> dict[str, Profile]:
 
 def personal_reason(column: Column, profile: Profile | None) -> str | None:
     """Why a column looks personal (its name or its values), or None."""
-    words = personal_words(business_name(column))
+    words = personal_words(snake_case(column))
     if words:
         return f"its name ({', '.join(sorted(words))})"
     if column.type.base not in TEXT_TYPES:  # "41.13" is a latitude, not a phone number
         return None
     kind = profile.personal_kind() if profile is not None else None
+    if kind == "person" and set(snake_case(column).split("_")) & NOT_PERSON_VALUES:
+        return None
     return f"its values look like {kind}s" if kind else None
 
 
 def _column_doc(contract: Contract, table: Table, column: Column, profile: Profile | None) -> dict[str, object]:
-    name = business_name(column)
+    name = business_name(table, column)
+    reason = personal_reason(column, profile)
     doc: dict[str, object] = {
         "name": name,
         "description": column.description or f"{PLACEHOLDER} what {name} holds (CSV column {column.header_name!r}).",
@@ -136,21 +194,18 @@ def _column_doc(contract: Contract, table: Table, column: Column, profile: Profi
         and profile.distinct
         and profile.seen > 2 * len(profile.distinct)
         and table.primary_key != [column.name]
+        and not reason  # personal values never go into a file committed to git
     ):
         tests.append({"accepted_values": {"arguments": {"values": sorted(profile.distinct)}}})
-    for other in contract.tables:
-        if other.name != table.name and other.primary_key == [column.name]:
-            target = business_name(other.column(column.name))
-            tests.append(
-                {
-                    "relationships": {
-                        "arguments": {"to": f"ref('stg_{contract.dataset}__{other.name}')", "field": target}
-                    }
-                }
-            )
+    other = references(contract, table, column)
+    if other is not None:
+        field = business_name(other, other.column(other.primary_key[0]))
+        to = f"ref('stg_{contract.dataset}__{other.name}')"
+        tests.append({"relationships": {"arguments": {"to": to, "field": field}}})
     if tests:
         doc["data_tests"] = tests
-    reason = personal_reason(column, profile)
+    if sql_identifier(name) != name:
+        doc["quote"] = True  # dbt's tests then backquote it, as the model does
     if reason:
         doc["config"] = {"meta": {"contains_pii": True}}
         doc["description"] = f"{doc['description']} Personal data ({reason})."
@@ -174,7 +229,7 @@ def model_yaml(contract: Contract, table: Table, profiles: dict[str, Profile] | 
         "columns": [_column_doc(contract, table, c, profiles.get(c.name) if profiles else None) for c in table.columns],
     }
     if len(table.primary_key) > 1:
-        keys = [business_name(table.column(k)) for k in table.primary_key]
+        keys = [business_name(table, table.column(k)) for k in table.primary_key]
         model["data_tests"] = [{"unique_combination": {"arguments": {"columns": keys}}}]
     header = "# Written by `lakehouse-ingest scaffold`; yours to edit (a re-run never overwrites it).\n"
     return header + yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False, width=110)
@@ -217,15 +272,16 @@ def sources_yaml(contract: Contract) -> str:
 
 
 def model_sql(contract: Contract, table: Table) -> str:
-    keys = table.primary_key or [c.name for c in table.columns]
-    key_arg = repr(keys[0]) if len(keys) == 1 else "[" + ", ".join(repr(k) for k in keys) + "]"
+    keys = table.primary_key
+    key_arg = "none" if not keys else repr(keys[0]) if len(keys) == 1 else "[" + ", ".join(map(repr, keys)) + "]"
     lines = []
     for column in table.columns:
         target = spark_type(column.type)
-        expression = f"cast({column.name} as {target})" if target.startswith("decimal") else column.name
-        name = business_name(column)
+        source = sql_identifier(column.name)
+        expression = f"cast({source} as {target})" if target.startswith("decimal") else source
+        name = sql_identifier(business_name(table, column))
         lines.append(f"        {expression}" + ("" if expression == name else f" as {name}"))
-    grain = ", ".join(table.primary_key) if table.primary_key else "every whole row (the contract has no key)"
+    grain = ", ".join(table.primary_key) if table.primary_key else "row of the newest snapshot (no key)"
     return (
         f"-- {contract.dataset}.{table.name}: one row per {grain}; snake_case names, exact types.\n"
         "with\n\n"

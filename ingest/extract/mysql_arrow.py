@@ -83,10 +83,16 @@ def connectorx_blocker(table: Table, settings: MySQLSettings) -> str | None:
         return "the connection uses TLS, and connectorx takes no CA or client certificate"
     for column in table.columns:
         sql = column.type
+        precision, scale = sql.precision or 10, sql.scale or 0
+        # connectorx scales every value to 10 decimal places in 96 bits (28 digits): the integer
+        # part may have 18 digits at most, whatever the declared scale (DECIMAL(19,0) overflows).
         if sql.base == "DECIMAL" and (
-            (sql.precision or 10) > CONNECTORX_MAX_PRECISION or (sql.scale or 0) > CONNECTORX_MAX_SCALE
+            precision > CONNECTORX_MAX_PRECISION
+            or scale > CONNECTORX_MAX_SCALE
+            or precision - scale > CONNECTORX_MAX_PRECISION - CONNECTORX_MAX_SCALE
         ):
-            return f"column {column.name} is {sql}: connectorx would round it (max DECIMAL(28,10))"
+            digits = "at most 18 digits before the point and 10 after"
+            return f"column {column.name} is {sql}: connectorx would round or overflow it ({digits})"
     return None
 
 

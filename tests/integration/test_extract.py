@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pymysql
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ingest import lake as lakes
@@ -315,6 +317,36 @@ def test_wide_decimals_fall_back_to_the_exact_reader(
     assert lakebatches.read_current(lake, "wide", "amounts").to_pylist() == [
         {"amount": values[0][0], "tiny": values[0][1]}
     ]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), precision=st.integers(1, 38))
+def test_every_decimal_shape_reads_back_exactly_with_the_chosen_reader(
+    data: st.DataObject, precision: int, mysql_settings: MySQLSettings, database: str, tmp_path_factory: Any
+) -> None:
+    """The reader `auto` picks must not round or overflow any DECIMAL(p,s): DECIMAL(19,0) holding
+    9e18 once broke connectorx, which scales every value to 10 places in 28 digits."""
+    scale = data.draw(st.integers(0, min(precision, 30)))
+    widest = Decimal(("9" * (precision - scale) or "0") + ("." + "9" * scale if scale else ""))  # 99...9.99...9
+    values = [widest, widest.copy_negate(), Decimal(0), Decimal(1).scaleb(-scale)]  # exact beyond 28 digits
+    contract = Contract.model_validate(
+        {
+            "dataset": "shapes",
+            "tables": [
+                {"name": "n", "files": "n.csv", "columns": [{"name": "v", "type": f"DECIMAL({precision},{scale})"}]}
+            ],
+        }
+    )
+    conn = connect(mysql_settings)
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")
+        cursor.execute(f"DROP TABLE IF EXISTS {quote_identifier(database)}.n")  # the previous example's
+    conn.close()
+    create_table(mysql_settings, database, contract.tables[0], [(v,) for v in values])
+    lake = lake_uri(tmp_path_factory.mktemp("shapes"))
+    extract_dataset(contract, mysql_settings, lake, ExtractOptions(database=database))
+    read = sorted(r["v"] for r in lakebatches.read_current(lake, "shapes", "n").to_pylist())
+    assert read == sorted(values)
 
 
 # -- incremental -------------------------------------------------------------------------

@@ -24,7 +24,16 @@ def test_a_token_in_a_typed_column_of_one_file_is_null_in_its_sibling_s_text(tmp
     assert planes.dialect.null_tokens == ["NA"]
     assert next(c for c in planes.columns if c.name == "model").nullable
     assert "flights.csv:delay" in (planes.description or "")  # the contract says why
-    assert not notes  # A320/B737 are longer than NA: nothing to review
+    # Still named for review: NA among text is read as NULL on the evidence of another file.
+    assert [n for n in notes if "'model'" in n and "null_tokens" in n]
+
+
+def test_an_answer_that_is_a_null_word_is_named_for_review(tmp_path: Path) -> None:
+    """`None` fills b.middle on its own, so the folder reads it as NULL, also among a's answers."""
+    write(tmp_path, "a.csv", ["id,allergies,qty", "1,Peanuts,1", "2,None,2", "3,Shellfish,3"])
+    write(tmp_path, "b.csv", ["id,middle", "1,None", "2,None"])
+    _, notes = infer_contract(tmp_path, "demo")
+    assert any("a.csv" in n and "'allergies'" in n and "'None'" in n for n in notes)
 
 
 def test_without_evidence_a_token_stays_text(tmp_path: Path) -> None:
@@ -66,3 +75,20 @@ def test_every_table_of_a_folder_shares_its_null_tokens(
     tokens = {tuple(t.dialect.null_tokens) for t in contract.tables}
     assert len(tokens) == 1
     assert (token in next(iter(tokens))) == typed_hole
+
+
+def test_a_wide_table_fits_mysql_s_row_size(tmp_path: Path) -> None:
+    """70 empty text columns of VARCHAR(255) are 71,400 bytes in utf8mb4: MySQL refuses the table."""
+    header = ",".join(["id", *(f"c{i}" for i in range(70))])
+    write(tmp_path, "wide.csv", [header, *(str(i) + "," * 70 for i in range(3))])
+    contract, notes = infer_contract(tmp_path, "demo")
+    [table] = contract.tables
+    widths = sum(4 * (c.type.precision or 0) for c in table.columns if c.type.base == "VARCHAR")
+    assert widths <= 65_535 and any(c.type.base == "TEXT" for c in table.columns)
+    assert any("row size" in n for n in notes)
+
+
+def test_a_nineteen_digit_integer_that_fits_is_a_bigint(tmp_path: Path) -> None:
+    write(tmp_path, "ids.csv", ["id,big", "1,9000000000000000000", "2,5"])
+    [table], _ = infer_contract(tmp_path, "demo")[0].tables, None
+    assert str(table.column("big").type) == "BIGINT"

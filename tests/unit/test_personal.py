@@ -19,6 +19,12 @@ WORDS = st.text("abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=9).map(str.ca
         ("home_address", True),
         ("c_phone", True),
         ("date_of_birth", True),
+        ("surname", True),
+        ("dob", True),
+        ("telephone", True),
+        ("postal_code", True),
+        ("event_name", False),
+        ("species_name", False),
         ("name", False),  # a bare name: the values decide (airlines.name is a company's)
         ("nation_name", False),
         ("airline_name", False),

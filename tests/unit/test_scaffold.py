@@ -117,3 +117,57 @@ def test_numbers_and_organisation_names_are_not_taken_for_personal_data(tmp_path
     tagged = {c["name"] for c in model["columns"] if c.get("config", {}).get("meta", {}).get("contains_pii")}
     assert tagged == {"contact"}
     assert model["config"]["tags"] == ["flights"]  # the dataset's pipeline selects `tag:flights+`
+
+
+def test_awkward_headers_give_unique_quoted_columns_and_keyless_tables_keep_every_row(tmp_path: Path) -> None:
+    """What a review found: `Order ID` and `order_id` collided, reserved words went unquoted, and a
+    table without a key was deduplicated on all its columns (its duplicate rows lost)."""
+    source = tmp_path / "csv"
+    source.mkdir()
+    (source / "events.csv").write_text("Order ID,order_id,select,date\n1,1,a,2024-01-01\n1,1,a,2024-01-01\n")
+    contract, _ = infer_contract(source, "odd")
+    scaffold(contract, tmp_path / "models", source)
+    folder = tmp_path / "models" / "staging" / "odd"
+    sql = (folder / "stg_odd__events.sql").read_text()
+    assert "committed_rows('odd', 'events', none)" in sql  # no key: the newest snapshot, duplicates kept
+    assert "`select`" in sql
+    [model] = models_of(folder).values()
+    names = [c["name"] for c in model["columns"]]
+    assert len(names) == len(set(names)) == 4
+    assert next(c for c in model["columns"] if c["name"] == "select")["quote"] is True
+
+
+def test_relationships_follow_names_not_a_shared_generic_key(tmp_path: Path) -> None:
+    source = tmp_path / "csv"
+    source.mkdir()
+    (source / "customers.csv").write_text("id,segment\n" + "".join(f"{i},retail\n" for i in range(1, 9)))
+    (source / "orders.csv").write_text(
+        "id,customer_id,total\n" + "".join(f"{i},{i % 8 + 1},{i}.5\n" for i in range(1, 30))
+    )
+    contract, _ = infer_contract(source, "crm")
+    scaffold(contract, tmp_path / "models", source)
+    docs = models_of(tmp_path / "models" / "staging" / "crm")
+
+    def relations(model: str) -> dict[str, Any]:
+        return {
+            c["name"]: t["relationships"]["arguments"]
+            for c in docs[model]["columns"]
+            for t in c.get("data_tests", [])
+            if isinstance(t, dict) and "relationships" in t
+        }
+
+    assert relations("stg_crm__orders") == {"customer_id": {"to": "ref('stg_crm__customers')", "field": "id"}}
+    assert relations("stg_crm__customers") == {}
+
+
+def test_personal_values_never_become_accepted_values_and_a_bom_hides_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "csv"
+    source.mkdir()
+    rows = ["contact,team"] + [f"{n}@corp.example.com,{t}" for n, t in [("ann", "a"), ("bob", "b"), ("cy", "a")] * 10]
+    (source / "agents.csv").write_bytes(b"\xef\xbb\xbf" + ("\n".join(rows) + "\n").encode())
+    contract, _ = infer_contract(source, "desk")
+    scaffold(contract, tmp_path / "models", source)
+    [model] = models_of(tmp_path / "models" / "staging" / "desk").values()
+    contact = next(c for c in model["columns"] if c["name"] == "contact")
+    assert contact["config"] == {"meta": {"contains_pii": True}}  # found from its values, BOM or not
+    assert not any(isinstance(t, dict) and "accepted_values" in t for t in contact.get("data_tests", []))

@@ -10,11 +10,22 @@
   {%- set manifests = manifests_relation(relation) -%}
   {%- set keys = unique_key if unique_key is not string else [unique_key] -%}
   {%- set missing = "no committed batch of " ~ relation ~ " in the lake: run the extract first" -%}
+  {%- if not keys %}
+  {#- No key: every extract of the table is a full snapshot (the extractor's rule), so its rows
+      are the newest full batch's, duplicates included; there is no version to choose. -#}
+  select data.* from {{ relation }} as data
+  where
+      data.batch = (
+          select coalesce(max(case when mode = 'full' then batch end), raise_error('{{ missing }}'))
+          from {{ manifests }}
+      )
+      and not coalesce(data._lh_deleted, false)
+  {%- else %}
   select * from (
       select
           data.*,
           row_number() over (
-              partition by {{ keys | join(', ') }}
+              partition by {% for key in keys %}`{{ key }}`{{ ", " if not loop.last }}{% endfor %}
               order by data.batch desc, coalesce(data._lh_deleted, false) asc
           ) as _version_rank
       from {{ relation }} as data
@@ -28,4 +39,5 @@
           and array_contains((select collect_set(batch) from {{ manifests }}), data.batch)
   ) as versions
   where _version_rank = 1 and not coalesce(_lh_deleted, false)
+  {%- endif %}
 {% endmacro %}
