@@ -8,10 +8,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table as RichTable
 
-from governance.emit import SINKS, GovernanceError, emit_metadata, save_run_results
+from governance.browse import lineage, load_into_lite
+from governance.emit import SINKS, GovernanceError, emit_metadata, metadata_path, save_run_results
 from governance.policy import check_manifest
 from ingest.lake import default_lake_uri
+from ingest.settings import local_dir
 
 app = typer.Typer(
     help="Governance in DataHub: metadata, lineage from CSV file to report, and the policy check.",
@@ -80,6 +83,33 @@ def check(
         console.print(f"{len(violations)} violation(s); fix the models' YAML and run `dbt parse`")
         raise typer.Exit(1)
     console.print(f"policy check passed: {path}")
+
+
+@app.command("lineage")
+def lineage_command(
+    model: Annotated[str, typer.Argument(help="A dbt model or source table, e.g. rpt_pricing_summary.")],
+    lake: Annotated[str | None, typer.Option(help="The lake (default $LAKEHOUSE_LAKE_URI or .local/lake).")] = None,
+    lite_file: Annotated[
+        Path | None, typer.Option(help="DataHub Lite's file (default <LAKEHOUSE_LOCAL_DIR>/datahub-lite/datahub.db).")
+    ] = None,
+) -> None:
+    """Load the pipeline's metadata (<lake>/governance/metadata.json) into DataHub Lite and show the
+    lineage of MODEL back to its CSV files, read from Lite. Browse further with `datahub lite`."""
+    lite = lite_file or local_dir() / "datahub-lite" / "datahub.db"
+    try:
+        load_into_lite(metadata_path(lake or default_lake_uri()), lite)
+        hops = lineage(lite, model)
+    except GovernanceError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    table = RichTable(title=f"{model}: upstream lineage in DataHub Lite ({lite})")
+    for column in ("hops", "platform", "dataset"):
+        table.add_column(column, overflow="fold")
+    for hop in hops:
+        table.add_row(str(hop.depth), hop.platform, hop.name)
+    Console().print(table)
+    files = [hop for hop in hops if hop.platform == "file" and hop.name.endswith(".csv")]
+    console.print(f"{len(hops) - 1} upstream datasets; CSV files: {', '.join(h.name for h in files) or 'none'}")
 
 
 def main() -> None:

@@ -276,6 +276,36 @@ def test_datahub_lite_lists_and_gets_entities_through_its_cli(governed: Governed
     assert lineage["upstreamLineage"]["upstreams"][0]["dataset"].endswith("/raw/tpch/orders,PROD)")
 
 
+def reachable(aspects: dict[str, dict[str, Any]], start: str) -> set[str]:
+    seen, frontier = {start}, [start]
+    while frontier:
+        frontier = [u for urn in frontier for u in upstreams(aspects, urn) if u not in seen]
+        seen |= set(frontier)
+    return seen
+
+
+def test_the_lineage_command_loads_lite_and_walks_a_report_back_to_its_csv_files(
+    governed: Governed, tmp_path: Path
+) -> None:
+    lite_file = tmp_path / "lite" / "datahub.db"  # a fresh one: the command loads it itself
+    shown = governed.pipeline.run(
+        sys.executable, "-m", "governance", "lineage", "rpt_shipping_priority", "--lite-file", str(lite_file)
+    )
+    assert shown.returncode == 0, shown.stdout[-3000:] + shown.stderr[-3000:]
+    from governance.browse import lineage
+
+    hops = lineage(lite_file, "rpt_shipping_priority")
+    start = dbt_urn("lakehouse_reports.rpt_shipping_priority")
+    assert hops[0].urn == start and hops[0].depth == 0
+    # What Lite answers is what the metadata file says, hop for hop.
+    assert {hop.urn for hop in hops} == reachable(governed.aspects, start)
+    csv_files = {hop.name.rsplit("/", 1)[-1] for hop in hops if hop.platform == "file" and hop.name.endswith(".csv")}
+    assert csv_files >= {"customer.csv", "orders.csv", "lineitem.csv"}  # Q3's tables (and the dims' own)
+    assert {"dbt", "spark", "file", "mysql"} <= {hop.platform for hop in hops}
+    for name in csv_files:
+        assert name in shown.stderr  # the command's closing line names the files
+
+
 def test_merging_upstream_lineage_keeps_every_upstream() -> None:
     urn = dbt_urn("raw_tpch.orders", "spark")
     ours = {"entityUrn": urn, "aspectName": "upstreamLineage", "aspect": {"json": {"upstreams": [{"dataset": "a"}]}}}
