@@ -23,6 +23,7 @@ import pytest
 
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
+from orchestration.config import raw_asset
 from orchestration.transform import models_of
 from tests.conftest import TPCH_ROWS, table_count
 
@@ -207,6 +208,53 @@ def test_the_whole_pipeline_runs_green_end_to_end(
     # The other branch ran nothing; only its gate (an empty task that absorbs the skip) completes.
     thrift = {t: s for t, s in states.items() if t.startswith("transform_thrift.")}
     assert thrift and all("skipped" in s for t, s in thrift.items() if not t.endswith("dbt_producer_watcher_done"))
+
+
+def test_every_table_folder_node_and_asset_is_exactly_one_datahub_dataset(
+    green_run: Any,
+    dagbag: Any,
+    pipeline_database: str,
+    isolated_state: Path,
+    mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
+) -> None:
+    """The URN check: each MySQL table, lake folder, dbt node and Airflow Asset of the run resolves
+    to the one dataset the metadata holds, spelled exactly (no case or platform mismatch)."""
+    from governance.datasets import dataset_urn
+    from governance.lake import asset_urn
+    from governance.urns import check, dataset_urns
+
+    lake = isolated_state / "lake"
+    lake_uri = f"file://{lake}"
+    urns = dataset_urns(loads((lake / "governance" / "metadata.json").read_text(encoding="utf-8")))
+    expected: dict[str, str] = {}
+    with mysql.cursor() as cursor:
+        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (pipeline_database,))
+        for (table,) in cursor.fetchall():
+            if not table.startswith("_"):  # the loader's own bookkeeping tables
+                expected[f"mysql {pipeline_database}.{table}"] = dataset_urn("mysql", f"{pipeline_database}.{table}")
+    for folder in [*(lake / "raw" / "tpch").iterdir(), *(lake / "lakehouse").iterdir()]:
+        expected[f"lake {folder}"] = dataset_urn("file", str(folder))
+    manifest = loads((REPO_ROOT / "target" / "manifest.json").read_text())
+    built = {n["unique_id"] for n in models_of("tpch").values()}
+    for node in [*manifest["nodes"].values(), *manifest["sources"].values()]:
+        if node["unique_id"] in built or (node["resource_type"] == "source" and node["source_name"] == "tpch"):
+            name = (
+                f"{node['schema']}.{node.get('alias') or node['name']}"
+                if node["resource_type"] == "model"
+                else (f"{node['schema']}.{node['identifier']}")
+            )
+            for platform in ("dbt", "spark"):
+                expected[f"{platform} {node['unique_id']}"] = dataset_urn(platform, name.lower())
+    dag = dagbag.get_dag("lakehouse_pipeline")
+    assets = [a for t in dag.tasks for a in t.outlets if hasattr(a, "uri")]
+    assets += [raw_asset("tpch", table, lake_uri) for table in TPCH_ROWS]
+    assert len(assets) >= MART_MODELS + len(TPCH_ROWS)
+    for asset in assets:
+        expected[f"asset {asset.name}"] = asset_urn(asset.uri, lake_uri)
+    platforms = {"mysql": {"mysql", "mariadb"}, "lake": {"file", "s3", "gcs"}, "asset": {"file", "s3", "gcs"}}
+    platforms |= {"dbt": {"dbt"}, "spark": {"spark", "hive", "databricks"}}
+    assert check(expected, urns, platforms) == []
+    assert len(expected) >= 100
 
 
 def test_each_mapped_extract_updates_only_its_own_tables_asset(green_run: Any) -> None:
