@@ -40,13 +40,18 @@ def emit(
     dataset: Annotated[
         list[str] | None, typer.Option(help="Only this dataset's ingest lineage (repeatable; default: every one).")
     ] = None,
+    airflow_metadata: Annotated[
+        Path | None, typer.Option(help="The file DataHub's Airflow plugin writes (DAGs, tasks, runs), merged in.")
+    ] = None,
 ) -> None:
     """Emit dbt metadata (with test results), the glossary, the lake's datasets and the ingest lineage.
 
     Run after `dbt build`, `python -m governance save-run-results` and `dbt docs generate`.
     """
     try:
-        path = emit_metadata(_target(target_path), lake or default_lake_uri(), sink, datasets=dataset)
+        path = emit_metadata(
+            _target(target_path), lake or default_lake_uri(), sink, datasets=dataset, airflow_metadata=airflow_metadata
+        )
     except GovernanceError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

@@ -257,6 +257,7 @@ def emit_metadata(
     datasets: Sequence[str] | None = None,
     mysql: MySQLSettings | None = None,
     lite_file: Path | None = None,
+    airflow_metadata: Path | None = None,
 ) -> Path:
     """Emit all governance metadata; return the local path of the metadata file (also uploaded to a gs:// lake).
 
@@ -265,6 +266,7 @@ def emit_metadata(
     described (default: every shipped one; a dataset with nothing in the lake adds nothing). `sink`: file
     (only the file), lite (DataHub Lite, at `lite_file`, DATAHUB_LITE_FILE or
     <LAKEHOUSE_LOCAL_DIR>/datahub-lite/datahub.db) or rest (DATAHUB_GMS_URL, DATAHUB_GMS_TOKEN).
+    `airflow_metadata`: what DataHub's Airflow plugin wrote to its file (DAGs, tasks, runs, Assets), merged in.
     """
     target_dir = Path(target_dir)
     for needed in ("manifest.json", "catalog.json"):
@@ -301,6 +303,8 @@ def emit_metadata(
             ours += raw_zone_mcps(lake, contract.dataset, raw)
             ours += ingest_lineage_mcps(contract, raw, audit, source_tables(manifest, contract.dataset))
         records = _read_records(work / "dbt.json") + _read_records(work / "glossary.json")
+        if airflow_metadata is not None and airflow_metadata.exists():
+            records += _read_records(airflow_metadata)
         tag_personal_source_columns(records, manifest)
         records += [mcp.to_obj(simplified_structure=True) for mcp in [*ours, *_source_mcps(manifest)]]
         records += [mcp.to_obj(simplified_structure=True) for mcp in _catalog_mcps(records)]

@@ -68,16 +68,6 @@ def lake_urn(lake: Lake, key: str) -> str:
     return dataset_urn(lake_platform(lake), lake_name(lake, key))
 
 
-def asset_urn(asset_uri: str, lake_uri: str) -> str:
-    """The DataHub dataset of an Airflow Asset whose URI is a folder of the lake (the pipeline's
-    raw tables and marts): the folder's own URN, so both name one dataset."""
-    lake = lake_for(lake_uri)
-    root = lake.uri.rstrip("/") + "/"
-    if not asset_uri.startswith(root):
-        raise lakes.LakeError(f"asset {asset_uri} is not in the lake {lake.uri}")
-    return lake_urn(lake, asset_uri.removeprefix(root))
-
-
 def raw_tables(lake: Lake, dataset: str, tables: list[str]) -> list[RawTable]:
     """The tables of a dataset that have at least one committed batch in the lake."""
     found = []

@@ -204,7 +204,8 @@ def emit_metadata(sink: str = "file") -> str:
     DataHub (<lake>/governance/): one file that a run of any dataset's DAG brings up to date."""
     from governance.emit import emit_metadata as emit
 
-    return str(emit(dbt_target_dir(), config.lake_uri(), sink, mysql=config.mysql_settings()))
+    mysql, airflow_file = config.mysql_settings(), config.airflow_metadata_file()
+    return str(emit(dbt_target_dir(), config.lake_uri(), sink, mysql=mysql, airflow_metadata=airflow_file))
 
 
 def publish_docs() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,7 +44,7 @@ def test_a_sibling_on_another_kind_s_platform_is_not_a_problem() -> None:
 
 
 def test_urns_are_found_anywhere_in_a_record() -> None:
-    records = [
+    records: list[dict[str, Any]] = [
         {"entityUrn": urn("dbt", "a.b"), "aspect": {"json": {"upstreams": [{"dataset": urn("mysql", "c.d")}]}}},
         {"proposedSnapshot": {"urn": "urn:li:dataJob:(x,y)", "inputs": [urn("file", "/lake/raw/t")]}},
     ]
