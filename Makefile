@@ -18,10 +18,9 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DATAHUB_TELEMETRY_ENABLED := false
-# DataHub's Airflow plugin writes the DAGs, tasks, runs and their Assets to a file that the governance
-# task merges into <lake>/governance/metadata.json (production: a `datahub-rest` connection instead).
-export AIRFLOW__DATAHUB__CONN_ID ?= datahub_file_default
-export AIRFLOW_CONN_DATAHUB_FILE_DEFAULT ?= {"conn_type": "datahub-file", "host": "$(LAKEHOUSE_LOCAL_DIR)/governance/airflow.json"}
+# DataHub's Airflow plugin: off unless a DataHub server is configured (production: a `datahub-rest`
+# connection). `make demo` turns it on against a local collector (governance/collector.py).
+export AIRFLOW__DATAHUB__ENABLED ?= False
 AIRFLOW := $(VENV)/bin/airflow
 
 .PHONY: demo test check lint typecheck suite venv mysql manifest airflow-db airflow-ui chromium bench clean
@@ -44,7 +43,6 @@ manifest: venv  ## dbt's manifest, from which Cosmos renders the DAG's dbt task 
 
 airflow-db: venv  ## Airflow's SQLite metadata and the pool for session-mode Spark
 	$(AIRFLOW) db migrate > /dev/null
-	mkdir -p "$(LAKEHOUSE_LOCAL_DIR)/governance"
 	$(AIRFLOW) pools set spark_session 1 "dbt tasks on the local Spark session (one Derby metastore)" > /dev/null
 
 demo: venv mysql manifest airflow-db  ## the whole pipeline through Airflow: DATASET=tpch (at SCALE) or nycflights13

@@ -41,7 +41,8 @@ def emit(
         list[str] | None, typer.Option(help="Only this dataset's ingest lineage (repeatable; default: every one).")
     ] = None,
     airflow_metadata: Annotated[
-        Path | None, typer.Option(help="The file DataHub's Airflow plugin writes (DAGs, tasks, runs), merged in.")
+        Path | None,
+        typer.Option(help="What DataHub's Airflow plugin sent to the collector, merged in."),
     ] = None,
 ) -> None:
     """Emit dbt metadata (with test results), the glossary, the lake's datasets and the ingest lineage.

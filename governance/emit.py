@@ -30,6 +30,7 @@ from datahub.emitter.mcp import MetadataChangeProposalWrapper
 from datahub.ingestion.run.pipeline import Pipeline
 from datahub.metadata.schema_classes import DomainPropertiesClass, DomainsClass, TagPropertiesClass
 
+from governance.collector import read_collected
 from governance.datasets import INGEST_OWNER, PII_TAG, dataset_urn, ownership_mcp
 from governance.lake import lake_for, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
 from governance.lineage import ingest_lineage_mcps, read_audit, source_tables
@@ -266,7 +267,7 @@ def emit_metadata(
     described (default: every shipped one; a dataset with nothing in the lake adds nothing). `sink`: file
     (only the file), lite (DataHub Lite, at `lite_file`, DATAHUB_LITE_FILE or
     <LAKEHOUSE_LOCAL_DIR>/datahub-lite/datahub.db) or rest (DATAHUB_GMS_URL, DATAHUB_GMS_TOKEN).
-    `airflow_metadata`: what DataHub's Airflow plugin wrote to its file (DAGs, tasks, runs, Assets), merged in.
+    `airflow_metadata`: what DataHub's Airflow plugin sent to the collector (DAGs, tasks, runs, Assets), merged in.
     """
     target_dir = Path(target_dir)
     for needed in ("manifest.json", "catalog.json"):
@@ -304,7 +305,7 @@ def emit_metadata(
             ours += ingest_lineage_mcps(contract, raw, audit, source_tables(manifest, contract.dataset))
         records = _read_records(work / "dbt.json") + _read_records(work / "glossary.json")
         if airflow_metadata is not None and airflow_metadata.exists():
-            records += _read_records(airflow_metadata)
+            records += read_collected(airflow_metadata)
         tag_personal_source_columns(records, manifest)
         records += [mcp.to_obj(simplified_structure=True) for mcp in [*ours, *_source_mcps(manifest)]]
         records += [mcp.to_obj(simplified_structure=True) for mcp in _catalog_mcps(records)]

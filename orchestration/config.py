@@ -138,22 +138,6 @@ def dbt_env() -> dict[str, str]:
     return {"LAKEHOUSE_LOCAL_DIR": str(local_dir()), "LAKEHOUSE_LAKE_URI": lake, "DO_NOT_TRACK": "1"}
 
 
-def airflow_metadata_file() -> Path | None:
-    """The file DataHub's Airflow plugin writes (its `datahub-file` connection, `[datahub] conn_id`),
-    which the governance task merges into the metadata; None when the plugin sends elsewhere."""
-    try:
-        from airflow.configuration import conf
-
-        conn_ids = conf.get("datahub", "conn_id", fallback="") or ""
-    except ImportError:
-        return None
-    for conn_id in (c.strip() for c in conn_ids.split(",") if c.strip()):
-        conn = _connection(conn_id)
-        if conn is not None and conn.conn_type == "datahub-file" and conn.host:
-            return Path(conn.host)
-    return None
-
-
 DEFAULT_DATASET = "tpch"
 PIPELINE_DAG = "lakehouse_pipeline"
 

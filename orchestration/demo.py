@@ -8,6 +8,7 @@ Airflow's metadata database every second or so and prints a line whenever a stag
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +20,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from governance.collector import collecting, plugin_environment
+from ingest.settings import local_dir
 from orchestration import config, summary
 
 DONE = {"success", "skipped"}
@@ -102,8 +105,11 @@ def main(
     airflow = str(Path(sys.executable).parent / "airflow")
     started = time.time()
     console.print(f"[bold]{dag_id}[/bold]: running through Airflow; its log: {log}")
-    with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen([airflow, "dags", "test", dag_id, "-c", conf], stdout=out, stderr=subprocess.STDOUT)
+    collected = local_dir() / "governance" / "airflow.jsonl"  # what DataHub's Airflow plugin sends
+    with log.open("w", encoding="utf-8") as out, collecting(collected) as datahub:
+        env = {**os.environ, **plugin_environment(datahub, collected)}
+        command = [airflow, "dags", "test", dag_id, "-c", conf]
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         shown: dict[str, str] = {}
         while True:
             finished = process.poll() is not None

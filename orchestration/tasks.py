@@ -202,9 +202,10 @@ def check_policies() -> None:
 def emit_metadata(sink: str = "file") -> str:
     """dbt metadata, test results, lake schemas and ingest lineage of every dataset in the lake to
     DataHub (<lake>/governance/): one file that a run of any dataset's DAG brings up to date."""
+    from governance.collector import airflow_metadata_file
     from governance.emit import emit_metadata as emit
 
-    mysql, airflow_file = config.mysql_settings(), config.airflow_metadata_file()
+    mysql, airflow_file = config.mysql_settings(), airflow_metadata_file()
     return str(emit(dbt_target_dir(), config.lake_uri(), sink, mysql=mysql, airflow_metadata=airflow_file))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
@@ -52,20 +51,9 @@ TPCH_ROWS = {
 def isolated_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Keep the tests' quarantine files, lakes and audit rows away from the developer's own."""
     local = tmp_path_factory.mktemp("local")
-    names = (
-        "LAKEHOUSE_LOCAL_DIR",
-        "LAKEHOUSE_AUDIT_DB",
-        "AIRFLOW__DATAHUB__CONN_ID",
-        "AIRFLOW_CONN_DATAHUB_FILE_DEFAULT",
-    )
-    saved = {k: os.environ.get(k) for k in names}
+    saved = {k: os.environ.get(k) for k in ("LAKEHOUSE_LOCAL_DIR", "LAKEHOUSE_AUDIT_DB")}
     os.environ["LAKEHOUSE_LOCAL_DIR"] = str(local)
     os.environ["LAKEHOUSE_AUDIT_DB"] = "lakehouse_audit_test"
-    # DataHub's Airflow plugin writes what the DAG runs do here, as `make` configures it for a laptop.
-    (local / "governance").mkdir()
-    os.environ["AIRFLOW__DATAHUB__CONN_ID"] = "datahub_file_default"
-    plugin_file = json.dumps({"conn_type": "datahub-file", "host": str(local / "governance" / "airflow.json")})
-    os.environ["AIRFLOW_CONN_DATAHUB_FILE_DEFAULT"] = plugin_file
     yield local
     for key, value in saved.items():
         if value is None:

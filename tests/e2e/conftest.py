@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,25 @@ AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 
 @pytest.fixture(scope="session")
-def airflow_home(isolated_state: Path) -> Path:
+def datahub_collector(isolated_state: Path) -> Iterator[Path]:
+    """DataHub's Airflow plugin on, sending to a local collector, as `make demo` runs it."""
+    from governance.collector import collecting, plugin_environment
+
+    path = isolated_state / "governance" / "airflow.jsonl"
+    with collecting(path) as url:
+        settings = plugin_environment(url, path)
+        saved = {k: os.environ.get(k) for k in settings}
+        os.environ.update(settings)
+        yield path
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def airflow_home(isolated_state: Path, datahub_collector: Path) -> Path:
     """Airflow's SQLite metadata (in the tests' private AIRFLOW_HOME), the pool, dbt's manifest."""
     env = {**os.environ}
     subprocess.run([AIRFLOW, "db", "migrate"], check=True, capture_output=True, env=env, timeout=300)
