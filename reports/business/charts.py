@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from reports.business.settings import PALETTE, REGION_COLORS, TOP_N
+from reports.figures import png
 
 
 @dataclass
@@ -40,16 +40,6 @@ def pct(value: Any) -> str:
     return f"{_num(value) * 100:.1f} %"
 
 
-def _png(figure: Any) -> bytes:
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=100)
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
-    return buffer.getvalue()
-
-
 def _pivot(rows: Iterable[dict[str, Any]], x: str, series: str, y: str) -> dict[str, list[tuple[Any, float]]]:
     """`{series: [(x, y), ...]}` sorted by x; rows with a NULL x, series or y are not drawable and left out."""
     out: dict[str, list[tuple[Any, float]]] = {}
@@ -78,7 +68,7 @@ def _line_chart(series: dict[str, list[tuple[Any, float]]], ylabel: str, *, perc
         axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     else:
         axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
-    return _png(figure)
+    return png(figure)
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[bool]) -> str:
@@ -132,7 +122,7 @@ def charts(data: dict[str, list[dict[str, Any]]]) -> list[Chart]:
             "orders-by-region",
             "Orders placed by month and customer region",
             "Number of orders placed each month, stacked by the customer's region.",
-            _png(figure),
+            png(figure),
             _count(orders),
         )
     )
@@ -157,7 +147,7 @@ def charts(data: dict[str, list[dict[str, Any]]]) -> list[Chart]:
             "Net revenue by market segment and year",
             f"Net revenue per calendar year of the order date, by the customer's market segment ({last_year} "
             "holds only the months up to the last order).",
-            _png(figure),
+            png(figure),
             _count(segments),
         )
     )
@@ -179,7 +169,7 @@ def charts(data: dict[str, list[dict[str, Any]]]) -> list[Chart]:
             "top-customers",
             f"Top {TOP_N} customers by net revenue",
             "Customers ranked by the net revenue of all their order lines, over the whole period.",
-            _png(figure),
+            png(figure),
             len(top),
             _table(
                 ["customer", "segment", "nation", "orders", "net revenue"],
@@ -214,7 +204,7 @@ def charts(data: dict[str, list[dict[str, Any]]]) -> list[Chart]:
             "Late deliveries by ship mode",
             "Share of order lines the customer received after the date the supplier committed to "
             "(receipt date > commit date), by ship mode.",
-            _png(figure),
+            png(figure),
             len(modes),
         )
     )
@@ -241,7 +231,7 @@ def charts(data: dict[str, list[dict[str, Any]]]) -> list[Chart]:
             "Supplier performance by supplier nation",
             "Net revenue of the lines each nation's suppliers shipped (bars) and the share of those lines "
             "received after the committed date (dots).",
-            _png(figure),
+            png(figure),
             len(nations),
             _table(
                 ["supplier", "nation", "lines", "net revenue", "late"],

@@ -22,16 +22,10 @@ def datahub_collector(isolated_state: Path) -> Iterator[Path]:
     from governance.collector import collecting, plugin_environment
 
     path = isolated_state / "governance" / "airflow.jsonl"
-    with collecting(path) as url:
-        settings = plugin_environment(url, path)
-        saved = {k: os.environ.get(k) for k in settings}
-        os.environ.update(settings)
+    with collecting(path) as url, pytest.MonkeyPatch.context() as patch:
+        for key, value in plugin_environment(url, path).items():
+            patch.setenv(key, value)
         yield path
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")
