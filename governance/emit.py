@@ -168,6 +168,28 @@ def merge_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
+def lineage_as_patches(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records with every upstreamLineage aspect turned into a patch that adds its upstreams (and
+    column lineage) to what the server holds: lineage other sources wrote on the same datasets stays.
+    The file and DataHub Lite keep whole aspects (`merge_records` merged them already)."""
+    from datahub.metadata.schema_classes import FineGrainedLineageClass, UpstreamClass
+    from datahub.specific.dataset import DatasetPatchBuilder
+
+    out: list[dict[str, Any]] = []
+    for record in records:
+        if record.get("aspectName") != "upstreamLineage" or record.get("changeType", "UPSERT") != "UPSERT":
+            out.append(record)
+            continue
+        aspect = record["aspect"]["json"]
+        patch = DatasetPatchBuilder(record["entityUrn"])
+        for upstream in aspect.get("upstreams", []):
+            patch.add_upstream_lineage(UpstreamClass.from_obj(upstream))
+        for column_lineage in aspect.get("fineGrainedLineages") or []:
+            patch.add_fine_grained_upstream_lineage(FineGrainedLineageClass.from_obj(column_lineage))
+        out += [mcp.to_obj() for mcp in patch.build()]
+    return out
+
+
 def _referenced(records: list[dict[str, Any]], aspect: str, key: str) -> set[str]:
     return {
         str(value) for r in records if r.get("aspectName") == aspect for value in (r["aspect"]["json"].get(key) or [])
@@ -322,13 +344,18 @@ def emit_metadata(
         log.info("governance metadata: %d records in %s", len(records), output)
 
     if sink != "file":
-        try:
-            run_pipeline({"source": {"type": "file", "config": {"path": str(output)}}, "sink": sink_config})
-        except Exception as exc:  # noqa: BLE001 - DataHub's errors quote part of the token: re-raise without it
-            raise GovernanceError(
-                f"the {sink} sink failed ({type(exc).__name__}): {redact(str(exc))}; "
-                f"the metadata is in {output}, replay it with `datahub ingest` once the sink is reachable"
-            ) from None
+        with tempfile.TemporaryDirectory(prefix="governance-replay-") as tmp:
+            replay = output
+            if sink == "rest":  # a server holds what other tools wrote: add our lineage, never replace it
+                replay = Path(tmp) / "patches.json"
+                replay.write_text(json.dumps(lineage_as_patches(records)), encoding="utf-8")
+            try:
+                run_pipeline({"source": {"type": "file", "config": {"path": str(replay)}}, "sink": sink_config})
+            except Exception as exc:  # noqa: BLE001 - DataHub's errors quote part of the token: re-raise without it
+                raise GovernanceError(
+                    f"the {sink} sink failed ({type(exc).__name__}): {redact(str(exc))}; "
+                    f"the metadata is in {output}, replay it with `datahub ingest` once the sink is reachable"
+                ) from None
     return output
 
 

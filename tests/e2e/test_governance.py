@@ -306,6 +306,33 @@ def test_the_lineage_command_loads_lite_and_walks_a_report_back_to_its_csv_files
         assert name in shown.stderr  # the command's closing line names the files
 
 
+def test_the_rest_sink_adds_lineage_to_a_server_as_patches(governed: Governed, tmp_path: Path) -> None:
+    """Against a server, lineage adds to what other sources wrote: every upstreamLineage goes as a
+    JSON patch of its upstreams, and together they add exactly the edges the metadata file holds.
+    The server is the local stand-in speaking DataHub's REST protocol to DataHub's own sink."""
+    from governance.collector import collecting
+
+    received = tmp_path / "gms.jsonl"
+    with collecting(received) as url:
+        env = {**governed.pipeline.env, "DATAHUB_GMS_URL": url}
+        command = [sys.executable, "-m", "governance", "emit", "--sink", "rest"]
+        command += ["--target-path", str(governed.pipeline.target)]
+        sent = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert sent.returncode == 0, sent.stdout[-3000:] + sent.stderr[-3000:]
+    proposals = [json.loads(line)["proposal"] for line in received.read_text().splitlines() if '"proposal"' in line]
+    lineage = [p for p in proposals if p["aspectName"] == "upstreamLineage"]
+    assert lineage and {p["changeType"] for p in lineage} == {"PATCH"}
+    added = {
+        (p["entityUrn"], op["value"]["dataset"])
+        for p in lineage
+        for op in json.loads(p["aspect"]["value"])
+        if op["op"] == "add" and op["path"].startswith("/upstreams/")
+    }
+    held = {(urn, upstream) for urn in governed.aspects for upstream in upstreams(governed.aspects, urn)}
+    assert added == held
+    assert len(proposals) > len(lineage)  # the rest of the metadata went too, whole
+
+
 def test_merging_upstream_lineage_keeps_every_upstream() -> None:
     urn = dbt_urn("raw_tpch.orders", "spark")
     ours = {"entityUrn": urn, "aspectName": "upstreamLineage", "aspect": {"json": {"upstreams": [{"dataset": "a"}]}}}
