@@ -14,6 +14,7 @@ Steps, each a plain function:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -177,11 +178,18 @@ def lineage_as_patches(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]
 
     out: list[dict[str, Any]] = []
     for record in records:
-        if record.get("aspectName") != "upstreamLineage" or record.get("changeType", "UPSERT") != "UPSERT":
+        found = _upstream_of(record) if record.get("changeType", "UPSERT") == "UPSERT" else None
+        if found is None:
             out.append(record)
             continue
-        aspect = record["aspect"]["json"]
-        patch = DatasetPatchBuilder(record["entityUrn"])
+        urn, aspect = found
+        snapshot = record.get("proposedSnapshot")
+        if snapshot:  # an entity snapshot (dbt's source writes some): its other aspects go as they are
+            body = copy.deepcopy(next(iter(snapshot.values())))
+            body["aspects"] = [a for a in body["aspects"] if not next(iter(a)).endswith(".UpstreamLineage")]
+            if body["aspects"]:
+                out.append({"proposedSnapshot": {next(iter(snapshot)): body}})
+        patch = DatasetPatchBuilder(urn)
         for upstream in aspect.get("upstreams", []):
             patch.add_upstream_lineage(UpstreamClass.from_obj(upstream))
         for column_lineage in aspect.get("fineGrainedLineages") or []:
