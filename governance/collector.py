@@ -26,6 +26,9 @@ SERVER_CONFIG = {"noCode": "true", "versions": {"acryldata/datahub": {"version":
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Collector
+    # Keep-alive, without Nagle's delay on the reply: the plugin sends thousands of small requests a run.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         if self.path.split("?")[0].rstrip("/") == "/config":

@@ -260,35 +260,6 @@ def test_every_table_folder_node_and_asset_is_exactly_one_datahub_dataset(
     assert len(expected) >= 100
 
 
-def test_datahub_s_airflow_plugin_says_which_run_produced_each_raw_table_and_mart(
-    green_run: Any, isolated_state: Path
-) -> None:
-    records = loads((isolated_state / "lake" / "governance" / "metadata.json").read_text(encoding="utf-8"))
-    flow = "urn:li:dataFlow:(airflow,lakehouse_pipeline,prod)"
-    aspects = {(r.get("entityUrn"), r.get("aspectName")) for r in records}
-    assert (flow, "dataFlowInfo") in aspects
-    jobs = {urn for urn, aspect in aspects if urn and urn.startswith(f"urn:li:dataJob:({flow},")}
-    assert f"urn:li:dataJob:({flow},extract.extract_table)" in jobs and f"urn:li:dataJob:({flow},publish_marts)" in jobs
-    # The task runs (DataProcessInstances) of this run, with what each produced.
-    produced: dict[str, set[str]] = {}
-    for record in records:
-        if record.get("aspectName") == "dataProcessInstanceOutput":
-            for output in record["aspect"]["json"]["outputs"]:
-                produced.setdefault(output, set()).add(record["entityUrn"])
-    lake = isolated_state / "lake"
-    wanted = [f"{lake}/raw/tpch/{t}" for t in TPCH_ROWS] + [f"{lake}/lakehouse/{m}" for m in marts_of_tpch()]
-    missing = [w for w in wanted if f"urn:li:dataset:(urn:li:dataPlatform:file,{w},PROD)" not in produced]
-    assert not missing, missing
-    collected = (isolated_state / "governance" / "airflow.jsonl").read_text(encoding="utf-8")
-    assert os.environ["LAKEHOUSE_PSEUDONYM_KEY"] not in collected  # templates rendered, secrets not kept
-
-
-def marts_of_tpch() -> list[str]:
-    from orchestration.transform import marts
-
-    return marts("tpch")
-
-
 def test_each_mapped_extract_updates_only_its_own_tables_asset(green_run: Any) -> None:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session

@@ -119,3 +119,26 @@ def test_its_models_are_in_the_docs_site_and_trace_back_to_the_csv_files(
     path = chain_to_csv(aspects, dbt_urn(f"{schema['stg_nycflights13__flights']}.stg_nycflights13__flights", "spark"))
     assert path is not None and path[-1] == f"urn:li:dataset:(urn:li:dataPlatform:file,{source}/flights.csv,PROD)"
     assert path[-2] == dbt_urn(f"{database}.flights", "mysql")
+
+
+def test_datahub_s_airflow_plugin_says_which_run_produced_each_raw_table_and_the_mart(
+    flights_run: tuple[Any, str, Path], isolated_state: Path
+) -> None:
+    records = json.loads((isolated_state / "lake" / "governance" / "metadata.json").read_text(encoding="utf-8"))
+    flow = f"urn:li:dataFlow:(airflow,{DAG_ID},prod)"
+    aspects = {(r.get("entityUrn"), r.get("aspectName")) for r in records}
+    assert (flow, "dataFlowInfo") in aspects
+    jobs = {urn for urn, _ in aspects if urn and urn.startswith(f"urn:li:dataJob:({flow},")}
+    assert {f"urn:li:dataJob:({flow},extract.extract_table)", f"urn:li:dataJob:({flow},publish_marts)"} <= jobs
+    produced: dict[str, set[str]] = {}  # dataset -> the task runs (DataProcessInstances) that produced it
+    for record in records:
+        if record.get("aspectName") == "dataProcessInstanceOutput":
+            for output in record["aspect"]["json"]["outputs"]:
+                produced.setdefault(output, set()).add(record["entityUrn"])
+    lake = isolated_state / "lake"
+    wanted = [lake / "raw" / "nycflights13" / t for t in ROWS] + [lake / "lakehouse" / "fct_flights"]
+    missing = [str(w) for w in wanted if f"urn:li:dataset:(urn:li:dataPlatform:file,{w},PROD)" not in produced]
+    assert not missing, missing
+    collected = (isolated_state / "governance" / "airflow.jsonl").read_text(encoding="utf-8")
+    assert os.environ["LAKEHOUSE_PSEUDONYM_KEY"] not in collected  # templates rendered, secrets not kept
+    assert "lakehouse_pipeline," not in collected  # the filter held: no TPC-H DAG events in this suite
