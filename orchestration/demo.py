@@ -94,12 +94,16 @@ def main(
     ),
     conf: Annotated[str, typer.Option(help="The run's params as JSON, e.g. '{\"tpch_scale\": 0.01}'")] = "{}",
     log: Annotated[Path, typer.Option(help="Where Airflow's own log goes")] = Path(".local/demo.log"),
+    source: Annotated[Path | None, typer.Option(help="The dataset's CSV folder (default .local/<dataset>)")] = None,
 ) -> None:
     """Run a dataset's pipeline DAG once and show its progress per stage."""
     if dataset not in config.datasets():
         console.print(f"[red]no dataset {dataset!r}[/red]: choose one of {', '.join(config.datasets())}")
         raise typer.Exit(2)
-    json.loads(conf)  # a clear error now rather than Airflow's later
+    params = json.loads(conf)  # a clear error now rather than Airflow's later
+    if source is not None:
+        params["source"] = str(source.resolve())
+    conf = json.dumps(params)
     dag_id = config.pipeline_dag_id(dataset)
     log.parent.mkdir(parents=True, exist_ok=True)
     airflow = str(Path(sys.executable).parent / "airflow")
