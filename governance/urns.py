@@ -39,9 +39,8 @@ def dataset_urns(records: Iterable[dict[str, Any]]) -> set[str]:
 
 def spelling(urn: str) -> str:
     """What must not differ between two URNs of one thing: the name, ignoring case and platform."""
-    inner = urn.removeprefix(DATASET).strip("()")
-    _platform, name, env = inner.split(",", 1)[0], *inner.split(",", 1)[1].rsplit(",", 1)
-    return f"{name.lower()},{env.lower()}"
+    _platform, rest = urn.removeprefix(DATASET).strip("()").split(",", 1)
+    return rest.lower()  # "<name>,<env>"
 
 
 def check(expected: Mapping[str, str], urns: set[str], platforms: Mapping[str, set[str]]) -> list[str]:

@@ -274,12 +274,12 @@ def sources_yaml(contract: Contract) -> str:
 def model_sql(contract: Contract, table: Table) -> str:
     keys = table.primary_key
     key_arg = "none" if not keys else repr(keys[0]) if len(keys) == 1 else "[" + ", ".join(map(repr, keys)) + "]"
-    lines = []
+    lines, names = [], business_names(table)
     for column in table.columns:
         target = spark_type(column.type)
         source = sql_identifier(column.name)
         expression = f"cast({source} as {target})" if target.startswith("decimal") else source
-        name = sql_identifier(business_name(table, column))
+        name = sql_identifier(names[column.name])
         lines.append(f"        {expression}" + ("" if expression == name else f" as {name}"))
     grain = ", ".join(table.primary_key) if table.primary_key else "row of the newest snapshot (no key)"
     return (
