@@ -22,6 +22,7 @@ export DATAHUB_TELEMETRY_ENABLED := false
 # connection). `make demo` turns it on against a local collector (governance/collector.py).
 export AIRFLOW__DATAHUB__ENABLED ?= False
 AIRFLOW := $(VENV)/bin/airflow
+GOVERNANCE_VENV := .venv-governance
 
 .PHONY: demo test check lint typecheck suite venv mysql manifest airflow-db airflow-ui chromium bench clean
 
@@ -33,7 +34,15 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .  # the project's packages, importable by the DAGs
 	touch $@
 
-venv: $(VENV)/.installed  ## create .venv and install requirements.txt
+# The governance step's own environment: DataHub's data-lake sources cannot share .venv (see
+# requirements-governance.txt); `lakehouse-governance emit` runs its `datahub ingest`.
+$(GOVERNANCE_VENV)/.installed: requirements-governance.txt constraints-governance.txt
+	test -x $(GOVERNANCE_VENV)/bin/python || $(PYTHON) -m venv $(GOVERNANCE_VENV)
+	$(GOVERNANCE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(GOVERNANCE_VENV)/bin/python -m pip install --quiet -r requirements-governance.txt -c constraints-governance.txt
+	touch $@
+
+venv: $(VENV)/.installed $(GOVERNANCE_VENV)/.installed  ## create .venv and .venv-governance and install their requirements
 
 mysql:  ## use the server at LAKEHOUSE_MYSQL_URL, or start a private one under .local/
 	scripts/mysql-local.sh ensure

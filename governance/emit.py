@@ -3,10 +3,12 @@
 Steps, each a plain function:
 1. the recipes in governance/recipes/ run through DataHub's Pipeline into JSON files (the `dbt` source
    over manifest, catalog and the run results saved after `dbt build`; the business glossary);
-2. the lake's datasets and the ingest hops' lineage are built here (governance.lake, governance.lineage);
+2. the lake's datasets come from DataHub's data-lake source, run in its own environment
+   (governance.lake_source); what it cannot see (committed batches, row counts) and the ingest hops'
+   lineage are built here (governance.lake_profiles, governance.lineage);
 3. everything is merged into one file, `<lake>/governance/metadata.json`. DataHub replaces an
-   `upstreamLineage` aspect as a whole, so every dataset's upstreams are merged into one aspect
-   (dbt's and ours), never written twice;
+   aspect as a whole, so every dataset's upstreams (dbt's and ours) and properties (the source's and
+   ours) are merged into one aspect each, never written twice;
 4. for `--sink lite` or `--sink rest`, that file is replayed by the `file` source into DataHub Lite
    or a DataHub GMS (governance/recipes/sinks/). The file is always written: it is the record of what
    was sent.
@@ -33,7 +35,8 @@ from datahub.metadata.schema_classes import DomainPropertiesClass, DomainsClass,
 
 from governance.collector import read_collected
 from governance.datasets import INGEST_OWNER, PII_TAG, dataset_urn, ownership_mcp
-from governance.lake import lake_for, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
+from governance.lake_profiles import lake_for, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
+from governance.lake_source import run_lake_source
 from governance.lineage import ingest_lineage_mcps, read_audit, source_tables
 from ingest import lake as lakes
 from ingest.contract import contract_path, load_contract, shipped_datasets
@@ -169,6 +172,57 @@ def merge_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _add_properties(target: dict[str, Any], later: dict[str, Any]) -> None:
+    for key, value in later.items():
+        if key == "customProperties":
+            properties = target.setdefault("customProperties", {})
+            properties.update({k: v for k, v in value.items() if k not in properties})
+        elif not _is_empty(value) and _is_empty(target.get(key)):
+            target[key] = value
+
+
+def _add_fields(target: dict[str, Any], later: dict[str, Any]) -> None:
+    known = {f["fieldPath"] for f in target.get("fields", [])}
+    target.setdefault("fields", []).extend(f for f in later.get("fields", []) if f["fieldPath"] not in known)
+
+
+MERGED_ASPECTS = {"datasetProperties": _add_properties, "schemaMetadata": _add_fields}
+
+
+def merge_aspects(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One datasetProperties and one schemaMetadata per dataset: the first one written (DataHub's
+    data-lake source names and reads the lake's datasets), with what later ones add: custom
+    properties, values it left empty (our description of a raw table), fields it does not have (the
+    hive partition columns, which it reads only on S3). Patches of top-level fields (the source sets
+    `lastModified` by a patch) are applied to it, since the file and Lite keep whole aspects."""
+    merged: list[dict[str, Any]] = []
+    first: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in records:
+        name = record.get("aspectName")
+        if name not in MERGED_ASPECTS:
+            merged.append(record)
+            continue
+        key, aspect = (str(record["entityUrn"]), str(name)), record["aspect"]["json"]
+        target = first.get(key)
+        if record.get("changeType", "UPSERT") == "PATCH":
+            if target is None or any(op["op"] != "add" or op["path"].count("/") != 1 for op in aspect):
+                merged.append(record)
+                continue
+            for op in aspect:
+                target[op["path"][1:]] = op["value"]
+            continue
+        if target is None:
+            first[key] = aspect
+            merged.append(record)
+            continue
+        MERGED_ASPECTS[str(name)](target, aspect)
+    return merged
+
+
 def lineage_as_patches(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The records with every upstreamLineage aspect turned into a patch that adds its upstreams (and
     column lineage) to what the server holds: lineage other sources wrote on the same datasets stays.
@@ -271,6 +325,22 @@ def tag_personal_source_columns(records: list[dict[str, Any]], manifest: dict[st
                             tags["tags"].append(pii)
 
 
+def tag_personal_lake_columns(records: list[dict[str, Any]]) -> None:
+    """Tag `pii` the personal-looking columns of the lake's datasets (the policy check's rule): DataHub's
+    data-lake source reads their schemas from Parquet files and knows nothing of personal data."""
+    pii = {"tag": mce_builder.make_tag_urn(PII_TAG)}
+    lake_platforms = tuple(f"urn:li:dataset:(urn:li:dataPlatform:{p}," for p in ("file", "gcs"))
+    for record in records:
+        if record.get("aspectName") != "schemaMetadata" or not str(record["entityUrn"]).startswith(lake_platforms):
+            continue
+        for field in record["aspect"]["json"].get("fields", []):
+            if looks_personal(field["fieldPath"]):
+                tags = field.get("globalTags") or {"tags": []}
+                field["globalTags"] = tags
+                if pii not in tags["tags"]:
+                    tags["tags"].append(pii)
+
+
 def metadata_path(lake_uri: str) -> Path:
     """Where the metadata file is written on this machine: in a local lake, else under LAKEHOUSE_LOCAL_DIR."""
     lake = lake_for(lake_uri)
@@ -333,13 +403,15 @@ def emit_metadata(
             audit = read_audit(mysql or MySQLSettings.from_env(), lake.uri, contract.dataset, raw)
             ours += raw_zone_mcps(lake, contract.dataset, raw)
             ours += ingest_lineage_mcps(contract, raw, audit, source_tables(manifest, contract.dataset))
-        records = _read_records(work / "dbt.json") + _read_records(work / "glossary.json")
+        records = run_lake_source(lake, work / "lake.json")  # first: it names the lake's datasets
+        records += _read_records(work / "dbt.json") + _read_records(work / "glossary.json")
         if airflow_metadata is not None and airflow_metadata.exists():
             records += read_collected(airflow_metadata)
         tag_personal_source_columns(records, manifest)
         records += [mcp.to_obj(simplified_structure=True) for mcp in [*ours, *_source_mcps(manifest)]]
         records += [mcp.to_obj(simplified_structure=True) for mcp in _catalog_mcps(records)]
-        records = merge_records(records)
+        records = merge_aspects(merge_records(records))
+        tag_personal_lake_columns(records)
 
         staged = output.with_name(f".{output.name}.tmp")
         staged.write_text(json.dumps(records, indent=1), encoding="utf-8")

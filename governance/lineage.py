@@ -31,7 +31,7 @@ from datahub.metadata.schema_classes import (
 )
 
 from governance.datasets import ENV, Field, dataset_urn, ownership_mcp, schema_mcp
-from governance.lake import RawTable
+from governance.lake_profiles import RawTable
 from ingest.contract import Contract, Table
 from ingest.extract.audit import extracts_table, lake_id
 from ingest.load.audit import audit_table

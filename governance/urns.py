@@ -38,9 +38,10 @@ def dataset_urns(records: Iterable[dict[str, Any]]) -> set[str]:
 
 
 def spelling(urn: str) -> str:
-    """What must not differ between two URNs of one thing: the name, ignoring case and platform."""
+    """What must not differ between two URNs of one thing: the name, ignoring case, platform and a
+    leading slash (DataHub's `s3` source names a local folder `lake/x`, its Airflow plugin `/lake/x`)."""
     _platform, rest = urn.removeprefix(DATASET).strip("()").split(",", 1)
-    return rest.lower()  # "<name>,<env>"
+    return rest.lower().lstrip("/")  # "<name>,<env>"
 
 
 def check(expected: Mapping[str, str], urns: set[str], platforms: Mapping[str, set[str]]) -> list[str]:
@@ -58,7 +59,8 @@ def check(expected: Mapping[str, str], urns: set[str], platforms: Mapping[str, s
         others = {
             u
             for u in by_spelling[spelling(urn)] - {urn}
-            if u.lower() == urn.lower() or u.split(",", 1)[0].rsplit(":", 1)[-1] in allowed
+            # the same platform (another case, a missing slash) or another platform of its kind
+            if u.split(",", 1)[0] == urn.split(",", 1)[0] or u.split(",", 1)[0].rsplit(":", 1)[-1] in allowed
         }
         if others:
             problems.append(f"{what}: {urn} is also spelled {', '.join(sorted(others))}")

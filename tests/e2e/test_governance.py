@@ -23,6 +23,8 @@ import pytest
 
 from governance.emit import merge_records
 from governance.policy import check_manifest_data
+from ingest.contract import contract_path, load_contract
+from ingest.extract.batches import DELETED
 from ingest.personal import looks_personal
 from ingest.settings import REPO_ROOT
 from orchestration.transform import models_of
@@ -207,15 +209,39 @@ def test_ingest_hops_are_a_dataflow_of_load_and_extract_jobs(governed: Governed)
         assert extract["dataJobInfo"]["customProperties"]["rows_written"] == str(TPCH_ROWS[table])
 
 
-def test_lake_datasets_have_schemas_and_cheap_profiles(governed: Governed) -> None:
+def test_lake_datasets_come_from_datahubs_source_with_schemas_and_cheap_profiles(governed: Governed) -> None:
+    """DataHub's `s3` source names each raw table and model folder (by its absolute path, the Airflow
+    plugin's spelling) and reads its schema from a Parquet file inside it; the row counts come from
+    the manifests and footers, and equal what was loaded."""
     lake = governed.pipeline.lake
+    contract = load_contract(contract_path("tpch"))
     for table, rows in TPCH_ROWS.items():
         aspects = governed.aspects[f"urn:li:dataset:(urn:li:dataPlatform:file,{lake}/raw/tpch/{table},PROD)"]
+        properties = aspects["datasetProperties"]
+        assert properties["name"] == f"tpch.{table}"
+        inferred_from = Path(properties["customProperties"]["schema_inferred_from"])
+        assert inferred_from.parent.parent == lake / "raw" / "tpch" / table and inferred_from.suffix == ".parquet"
+        assert properties["customProperties"]["source_database"] == governed.database  # ours, merged in
+        columns = [c.name for c in next(t for t in contract.tables if t.name == table).columns]
+        assert [f["fieldPath"] for f in aspects["schemaMetadata"]["fields"]] == [*columns, DELETED, "batch"]
         assert aspects["datasetProfile"]["rowCount"] == rows
-        assert "batch" in {f["fieldPath"] for f in aspects["schemaMetadata"]["fields"]}
+        assert aspects["container"]["container"].startswith("urn:li:container:")
+        for field in aspects["schemaMetadata"]["fields"]:  # the policy's rule, on what the source read
+            assert ("urn:li:tag:pii" in field_tags(field)) == looks_personal(field["fieldPath"]), field
     lines = governed.aspects[f"urn:li:dataset:(urn:li:dataPlatform:file,{lake}/lakehouse/fct_order_lines,PROD)"]
     assert lines["datasetProfile"]["rowCount"] == TPCH_ROWS["lineitem"]
     assert "order_month" in {f["fieldPath"] for f in lines["schemaMetadata"]["fields"]}
+    assert lines["datasetProfile"]["columnCount"] == len(lines["schemaMetadata"]["fields"])
+    folders = {p.name for p in (lake / "lakehouse").iterdir() if any(p.rglob("*.parquet"))}
+    named = {
+        urn.rsplit("/", 1)[-1].removesuffix(",PROD)")
+        for urn, aspects in governed.aspects.items()
+        if urn.startswith(f"urn:li:dataset:(urn:li:dataPlatform:file,{lake}/lakehouse/") and "schemaMetadata" in aspects
+    }
+    assert named == folders
+    assert not [
+        u for u in governed.aspects if u.startswith("urn:li:dataset:(urn:li:dataPlatform:file,") and ",/" not in u
+    ]
     assert upstreams(
         governed.aspects, f"urn:li:dataset:(urn:li:dataPlatform:file,{lake}/lakehouse/fct_order_lines,PROD)"
     ) == ["urn:li:dataset:(urn:li:dataPlatform:spark,lakehouse_marts.fct_order_lines,PROD)"]

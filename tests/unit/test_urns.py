@@ -37,6 +37,17 @@ def test_another_platform_of_the_same_kind_is_a_problem_and_a_missing_urn_too(na
     assert any("not in the metadata" in p for p in problems) and any("also spelled" in p for p in problems)
 
 
+PATHS = st.lists(st.from_regex(r"[a-zA-Z0-9_.=-]{1,12}", fullmatch=True), min_size=1, max_size=5).map("/".join)
+
+
+@given(PATHS)
+def test_a_local_folder_named_without_its_leading_slash_is_a_problem(path: str) -> None:
+    # DataHub's own sources disagree: its `s3` source names /lake/x `lake/x`, its Airflow plugin `/lake/x`.
+    expected = {f"lake /{path}": urn("file", f"/{path}")}
+    problems = check(expected, {urn("file", f"/{path}"), urn("file", path)}, {"lake": {"file", "s3", "gcs"}})
+    assert len(problems) == 1 and f"also spelled {urn('file', path)}" in problems[0]
+
+
 def test_a_sibling_on_another_kind_s_platform_is_not_a_problem() -> None:
     # dbt and Spark name one model on purpose (DataHub's siblings); only the dbt kind is checked here.
     expected = {"dbt m": urn("dbt", "s.m")}

@@ -1,17 +1,15 @@
-"""The lake's own datasets: the raw zone's extracted tables and the lakehouse zone's model folders.
+"""What DataHub's data-lake source cannot see in the lake: which batches are committed, and row counts.
 
-DataHub's data-lake sources (`s3`, `gcs`) cannot be installed beside this project's pins: the `s3`
-and `gcs` extras of acryl-datahub 1.7.0.17 require pyarrow<24 and smart-open<8, and the project
-pins pyarrow 26 and smart-open 9. So the schemas are read here, the cheap way, and emitted as
-SchemaMetadata with MetadataChangeProposalWrapper:
-- raw zone: from the committed batches' `manifest.json` (columns with their contract and Arrow
-  types, rows, bytes), the same files that decide what readers see (`ingest.extract.batches`); the
-  profile (row and column counts) comes from the manifests too, so it costs no scan;
-- lakehouse zone: from one Parquet footer per model folder (pyarrow; on GCS through the client's
-  ranged reads), plus hive partition folders such as `order_month=...`; row counts from the
-  footers, on a local lake only.
-Dataset names follow DataHub's data-lake sources: the table folder's path, on platform `file`
-(a local lake) or `gcs` (`bucket/prefix/...`).
+DataHub's source (governance/lake_source.py) names each raw table and model folder and reads its
+schema, partitions and folders. It cannot know the extract's rules: a raw table is its *current*
+committed batches (`ingest.extract.batches`), not every file in its folder, and its profiler would
+read every row (on a local folder, only the newest file). So this module adds, cheaply:
+- raw zone: from the current batches' `manifest.json`: the rows and bytes, the source database, the
+  batch ids, a description, and a profile (row and column counts) that costs no scan;
+- lakehouse zone: each model folder's row count from its Parquet footers (on a local lake; on GCS
+  the footers would cost a request per file), and its lineage from the Spark table it stores.
+Dataset names follow DataHub's data-lake sources: the table folder's path, on platform `file` (a
+local lake, by its absolute path) or `gcs` (`bucket/prefix/...`).
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -79,19 +76,15 @@ def raw_tables(lake: Lake, dataset: str, tables: list[str]) -> list[RawTable]:
 
 
 def raw_zone_mcps(lake: Lake, dataset: str, raw: list[RawTable]) -> Iterator[MetadataChangeProposalWrapper]:
-    """Schema, properties, a manifest-based profile and ownership of each raw-zone table."""
+    """Properties, a manifest-based profile and ownership of each raw-zone table."""
     now = int(time.time() * 1000)
-    platform = lake_platform(lake)
     for item in raw:
         latest = item.batches[-1].manifest
-        fields = [Field(c.name, c.arrow, c.nullable) for c in latest.columns] + [Field("batch", "string", False)]
         key = table_prefix(dataset, item.table)
         rows = sum(b.manifest.rows for b in item.batches)
-        yield schema_mcp(item.urn, platform, f"{dataset}.{item.table}", fields)
         yield MetadataChangeProposalWrapper(
             entityUrn=item.urn,
             aspect=DatasetPropertiesClass(
-                name=item.table,
                 qualifiedName=lakes.url(lake, key),
                 description=(
                     f"Raw zone: `{dataset}.{item.table}` extracted from MySQL database `{item.source_database}`; "
@@ -110,25 +103,24 @@ def raw_zone_mcps(lake: Lake, dataset: str, raw: list[RawTable]) -> Iterator[Met
             ),
         )
         yield MetadataChangeProposalWrapper(entityUrn=item.urn, aspect=SubTypesClass(typeNames=["Table"]))
+        # the partition column, which DataHub's source adds to the schema it reads only on S3
+        yield schema_mcp(item.urn, lake_platform(lake), f"{dataset}.{item.table}", [Field("batch", "string", False)])
         yield MetadataChangeProposalWrapper(
             entityUrn=item.urn,
-            aspect=DatasetProfileClass(timestampMillis=now, rowCount=rows, columnCount=len(fields)),
+            # the contract's columns, the tombstone flag and the `batch` partition
+            aspect=DatasetProfileClass(timestampMillis=now, rowCount=rows, columnCount=len(latest.columns) + 1),
         )
         yield ownership_mcp(item.urn)
 
 
-def _parquet_schema(lake: Lake, key: str) -> Any:
-    if lake.scheme == "file":
-        return pq.read_schema(lakes.url(lake, key))
-    blob = lakes._client(lake).bucket(lake.bucket).blob("/".join(p for p in (lake.prefix, key) if p))
-    with blob.open("rb") as handle:  # ranged reads: only the footer travels
-        return pq.read_schema(handle)
-
-
-def _row_count(lake: Lake, keys: list[str]) -> int | None:
+def _footer_profile(lake: Lake, files: list[str], partitions: int, now: int) -> DatasetProfileClass | None:
+    """Rows and columns of a model folder from its Parquet footers (a local lake only); the hive
+    partition folders are columns too."""
     if lake.scheme != "file":
         return None
-    return sum(int(pq.ParquetFile(lakes.url(lake, key)).metadata.num_rows) for key in keys)
+    footers = [pq.ParquetFile(lakes.url(lake, key)).metadata for key in files]
+    rows = sum(footer.num_rows for footer in footers)
+    return DatasetProfileClass(timestampMillis=now, rowCount=rows, columnCount=footers[0].num_columns + partitions)
 
 
 def model_folders(manifest: dict[str, Any]) -> dict[str, str]:
@@ -143,20 +135,16 @@ def model_folders(manifest: dict[str, Any]) -> dict[str, str]:
 
 
 def lakehouse_zone_mcps(lake: Lake, manifest: dict[str, Any]) -> Iterator[MetadataChangeProposalWrapper]:
-    """Each model's Parquet folder under `<lake>/lakehouse/`, downstream of its Spark table."""
+    """Each model's Parquet folder under `<lake>/lakehouse/`: its description, row count and lineage
+    from the Spark table it stores."""
     now = int(time.time() * 1000)
-    platform = lake_platform(lake)
     for folder, spark_table in sorted(model_folders(manifest).items()):
         key = f"lakehouse/{folder}"
         files = sorted(k for k in lakes.list_files(lake, key) if k.endswith(".parquet"))
         if not files:
             continue
-        schema = _parquet_schema(lake, files[0])
-        fields = [Field(f.name, str(f.type), f.nullable) for f in schema]
         partitions = [part.split("=", 1)[0] for part in files[0][len(key) + 1 :].split("/")[:-1] if "=" in part]
-        fields += [Field(name, "string (hive partition)", True) for name in partitions]
         urn = lake_urn(lake, key)
-        yield schema_mcp(urn, platform, folder, fields)
         yield MetadataChangeProposalWrapper(
             entityUrn=urn,
             aspect=DatasetPropertiesClass(
@@ -172,11 +160,12 @@ def lakehouse_zone_mcps(lake: Lake, manifest: dict[str, Any]) -> Iterator[Metada
             ),
         )
         yield MetadataChangeProposalWrapper(entityUrn=urn, aspect=SubTypesClass(typeNames=["Table"]))
-        rows = _row_count(lake, files)
-        if rows is not None:
-            yield MetadataChangeProposalWrapper(
-                entityUrn=urn, aspect=DatasetProfileClass(timestampMillis=now, rowCount=rows, columnCount=len(fields))
-            )
+        if partitions:
+            fields = [Field(name, "string (hive partition)", True) for name in partitions]
+            yield schema_mcp(urn, lake_platform(lake), folder, fields)
+        profile = _footer_profile(lake, files, len(partitions), now)
+        if profile is not None:
+            yield MetadataChangeProposalWrapper(entityUrn=urn, aspect=profile)
         yield MetadataChangeProposalWrapper(
             entityUrn=urn,
             aspect=UpstreamLineageClass(
@@ -187,7 +176,3 @@ def lakehouse_zone_mcps(lake: Lake, manifest: dict[str, Any]) -> Iterator[Metada
 
 def lake_for(uri: str) -> Lake:
     return lakes.parse_lake(uri)
-
-
-def local_path(lake: Lake, key: str) -> Path | None:
-    return lake.root / key if lake.scheme == "file" and lake.root is not None else None

@@ -1,0 +1,90 @@
+"""The lake's datasets through DataHub's own data-lake source, run in the governance environment.
+
+DataHub's `s3` source reads a local lake (platform `file`, recipes/lake.yml) and its `gcs` source a
+gs:// lake over GCS's S3-compatible API with an HMAC key (recipes/lake-gcs.yml). Their extras
+cannot be installed beside Airflow (requirements-governance.txt), so the recipe runs as `datahub
+ingest` of `.venv-governance` into a JSON file, which `emit_metadata` merges with the rest.
+
+One spelling per dataset: the Airflow plugin and OpenLineage name `file:///lake/raw/t` with its
+leading slash (`/lake/raw/t`); the `s3` source strips it (`lake/raw/t`). The lineage, the Assets and
+the URN check use the absolute path, so the source's local names get their slash back here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import LakehouseError
+from ingest.lake import Lake
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPES = Path(__file__).parent / "recipes"
+FILE_DATASET = "urn:li:dataset:(urn:li:dataPlatform:file,"
+HMAC_VARIABLES = ("LAKEHOUSE_GCS_HMAC_ID", "LAKEHOUSE_GCS_HMAC_SECRET")
+
+
+class LakeSourceError(LakehouseError):
+    """DataHub's data-lake source could not run; the message says what to do."""
+
+
+def governance_venv() -> Path:
+    """The environment that holds DataHub's data-lake sources: LAKEHOUSE_GOVERNANCE_VENV or ./.venv-governance."""
+    return Path(os.environ.get("LAKEHOUSE_GOVERNANCE_VENV") or REPO / ".venv-governance")
+
+
+def recipe_for(lake: Lake) -> tuple[Path, dict[str, str]]:
+    """The recipe that reads `lake`, and the variables it needs besides GOVERNANCE_OUT."""
+    if lake.scheme == "file":
+        assert lake.root is not None
+        return RECIPES / "lake.yml", {"GOVERNANCE_LAKE": str(lake.root)}
+    missing = [name for name in HMAC_VARIABLES if not os.environ.get(name)]
+    if missing:
+        raise LakeSourceError(
+            f"DataHub's gcs source reads {lake.uri} with an HMAC key: set {' and '.join(missing)} "
+            "(`gcloud storage hmac create <service account>`, docs/production.md)"
+        )
+    root = "/".join(part for part in (lake.bucket, lake.prefix) if part)
+    return RECIPES / "lake-gcs.yml", {"GOVERNANCE_LAKE": f"gs://{root}"}
+
+
+def run_lake_source(lake: Lake, out: Path, *, command: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the lake's recipe in the governance environment into `out`; return its records, every local
+    dataset named by its absolute path. `command` replaces `<venv>/bin/datahub` (the tests point the
+    `gcs` source at a local S3 server through it)."""
+    recipe, variables = recipe_for(lake)
+    datahub = governance_venv() / "bin" / "datahub"
+    if command is None and not datahub.exists():
+        raise LakeSourceError(f"{datahub} is missing: run `make venv` (it makes .venv-governance)")
+    env = os.environ | variables | {"GOVERNANCE_OUT": str(out), "DATAHUB_TELEMETRY_ENABLED": "false"}
+    argv = [*(command or [str(datahub)]), "ingest", "--no-default-report", "-c", str(recipe)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not out.exists():
+        raise LakeSourceError(
+            f"DataHub's data-lake source failed on {lake.uri} (exit {done.returncode}): {_last_lines(done)}"
+        )
+    records = json.loads(out.read_text(encoding="utf-8"))
+    return [absolute_file_names(record) for record in records]
+
+
+def _last_lines(done: subprocess.CompletedProcess[str], count: int = 15) -> str:
+    text = "\n".join((done.stdout + done.stderr).strip().splitlines()[-count:])
+    secret = os.environ.get("LAKEHOUSE_GCS_HMAC_SECRET")
+    return text.replace(secret, "***") if secret else text
+
+
+def absolute_file_names(value: Any) -> Any:
+    """`value` with every `file` dataset URN named by its absolute path (`lake/x` -> `/lake/x`)."""
+    if isinstance(value, str):
+        if value.startswith(FILE_DATASET) and not value.startswith(FILE_DATASET + "/"):
+            return FILE_DATASET + "/" + value.removeprefix(FILE_DATASET)
+        return value
+    if isinstance(value, Mapping):
+        return {key: absolute_file_names(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [absolute_file_names(item) for item in value]
+    return value

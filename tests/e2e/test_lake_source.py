@@ -1,0 +1,154 @@
+"""DataHub's `gcs` data-lake source, the production recipe, over the S3 API of a local server.
+
+No GCS S3 endpoint exists here, so the shared chain's lake (TPC-H 0.01) is copied into a bucket of
+moto's S3 server, and `governance/recipes/lake-gcs.yml` runs in .venv-governance with the HMAC key
+from the environment and the source's endpoint (`GCS_ENDPOINT_URL`, read when the source starts)
+pointed at that server. What it emits must name every raw table and model folder as the lineage and
+the Airflow plugin name them on GCS, with the schemas the local source read, and never hold the key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from datahub_airflow_plugin._airflow_asset_adapter import translate_airflow_asset_to_urn
+from moto.server import ThreadedMotoServer
+
+from governance.lake_profiles import lake_urn
+from governance.lake_source import LakeSourceError, governance_venv, recipe_for, run_lake_source
+from governance.urns import check, dataset_urns
+from ingest.lake import parse_lake
+from orchestration.config import raw_asset
+from tests.conftest import TPCH_ROWS
+from tests.pipeline import Pipeline, free_port
+
+pytestmark = pytest.mark.slow
+
+BUCKET = "lakehouse-test"
+PREFIX = "prod/lake"
+HMAC_ID = "GOOG1ETESTHMACACCESSID"
+HMAC_SECRET = "test-hmac-secret-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+def gcs_source_at(endpoint: str) -> list[str]:
+    """`datahub` of the governance environment with the gcs source's endpoint set to `endpoint`."""
+    start = (
+        "import sys\n"
+        "import datahub.ingestion.source.gcs.gcs_source as gcs\n"
+        "gcs.GCS_ENDPOINT_URL = sys.argv.pop(1)\n"
+        "from datahub.entrypoints import main\n"
+        "sys.exit(main())\n"
+    )
+    return [str(governance_venv() / "bin" / "python"), "-c", start, endpoint]
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def lake_in_bucket(built_chain: Pipeline, s3_server: str) -> Path:
+    """The chain's raw and lakehouse zones uploaded through the S3 API; returns the local lake."""
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        aws_access_key_id=HMAC_ID,
+        aws_secret_access_key=HMAC_SECRET,
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    local = built_chain.lake
+    for path in sorted([*(local / "raw").rglob("*"), *(local / "lakehouse").rglob("*")]):
+        if path.is_file():
+            client.upload_file(str(path), BUCKET, f"{PREFIX}/{path.relative_to(local).as_posix()}")
+    return local
+
+
+@pytest.fixture(scope="module")
+def emitted(
+    lake_in_bucket: Path, s3_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(what the gcs recipe emits over S3, what the local recipe emits over the same files)."""
+    work = tmp_path_factory.mktemp("lake-source")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LAKEHOUSE_GCS_HMAC_ID", HMAC_ID)
+        env.setenv("LAKEHOUSE_GCS_HMAC_SECRET", HMAC_SECRET)
+        remote = run_lake_source(
+            parse_lake(f"gs://{BUCKET}/{PREFIX}"), work / "gcs.json", command=gcs_source_at(s3_server)
+        )
+    local = run_lake_source(parse_lake(f"file://{lake_in_bucket}"), work / "local.json")
+    return remote, local
+
+
+def schemas(records: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Dataset name (after the lake's root) -> its schema's field names."""
+    found = {}
+    for record in records:
+        if record.get("aspectName") == "schemaMetadata":
+            name = record["entityUrn"].split(",")[1]
+            key = name[name.index("/raw/") if "/raw/" in name else name.index("/lakehouse/") :]
+            found[key] = [f["fieldPath"] for f in record["aspect"]["json"]["fields"]]
+    return found
+
+
+def test_the_gcs_recipe_names_every_table_as_the_lineage_and_the_airflow_plugin_do(
+    emitted: tuple[list[dict[str, Any]], list[dict[str, Any]]], lake_in_bucket: Path
+) -> None:
+    remote, _ = emitted
+    lake = parse_lake(f"gs://{BUCKET}/{PREFIX}")
+    expected: dict[str, str] = {}
+    for table in TPCH_ROWS:
+        key = f"raw/tpch/{table}"
+        expected[f"lake {key}"] = lake_urn(lake, key)
+        asset_urn = translate_airflow_asset_to_urn(raw_asset("tpch", table, lake.uri))
+        assert asset_urn is not None
+        expected[f"asset {key}"] = asset_urn
+    for folder in (lake_in_bucket / "lakehouse").iterdir():
+        if any(folder.rglob("*.parquet")):
+            expected[f"lake lakehouse/{folder.name}"] = lake_urn(lake, f"lakehouse/{folder.name}")
+    urns = dataset_urns(remote)
+    assert check(expected, urns, {"lake": {"file", "s3", "gcs"}, "asset": {"file", "s3", "gcs"}}) == []
+    assert {u for u in urns if u.startswith("urn:li:dataset:")} == set(expected.values())
+    assert all(u.startswith(f"urn:li:dataset:(urn:li:dataPlatform:gcs,{BUCKET}/{PREFIX}/") for u in urns)
+
+
+def test_the_gcs_recipe_reads_the_schemas_the_local_recipe_reads(
+    emitted: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
+    remote, local = emitted
+    over_s3, on_disk = schemas(remote), schemas(local)
+    assert set(over_s3) == set(on_disk) and len(over_s3) >= len(TPCH_ROWS)
+    assert over_s3 == on_disk
+
+
+def test_the_hmac_secret_is_in_nothing_the_source_emits(
+    emitted: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
+    assert HMAC_SECRET not in json.dumps(emitted[0])
+
+
+def test_a_gs_lake_without_an_hmac_key_or_with_an_unreachable_endpoint_fails_clearly(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lake = parse_lake(f"gs://{BUCKET}/{PREFIX}")
+    monkeypatch.delenv("LAKEHOUSE_GCS_HMAC_ID", raising=False)
+    monkeypatch.setenv("LAKEHOUSE_GCS_HMAC_SECRET", HMAC_SECRET)
+    with pytest.raises(LakeSourceError, match="set LAKEHOUSE_GCS_HMAC_ID"):
+        recipe_for(lake)
+    monkeypatch.setenv("LAKEHOUSE_GCS_HMAC_ID", HMAC_ID)
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(LakeSourceError, match="data-lake source failed") as failed:
+        run_lake_source(lake, tmp_path / "out.json", command=gcs_source_at(closed))
+    assert HMAC_SECRET not in str(failed.value)
