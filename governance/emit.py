@@ -359,6 +359,7 @@ def emit_metadata(
     mysql: MySQLSettings | None = None,
     lite_file: Path | None = None,
     airflow_metadata: Path | None = None,
+    hmac_key: tuple[str, str] | None = None,
 ) -> Path:
     """Emit all governance metadata; return the local path of the metadata file (also uploaded to a gs:// lake).
 
@@ -368,6 +369,8 @@ def emit_metadata(
     (only the file), lite (DataHub Lite, at `lite_file`, DATAHUB_LITE_FILE or
     <LAKEHOUSE_LOCAL_DIR>/datahub-lite/datahub.db) or rest (DATAHUB_GMS_URL, DATAHUB_GMS_TOKEN).
     `airflow_metadata`: what DataHub's Airflow plugin sent to the collector (DAGs, tasks, runs, Assets), merged in.
+    `hmac_key`: (access id, secret) with which DataHub's gcs source reads a gs:// lake (default: the
+    LAKEHOUSE_GCS_HMAC_ID and LAKEHOUSE_GCS_HMAC_SECRET variables).
     """
     target_dir = Path(target_dir)
     for needed in ("manifest.json", "catalog.json"):
@@ -403,7 +406,7 @@ def emit_metadata(
             audit = read_audit(mysql or MySQLSettings.from_env(), lake.uri, contract.dataset, raw)
             ours += raw_zone_mcps(lake, contract.dataset, raw)
             ours += ingest_lineage_mcps(contract, raw, audit, source_tables(manifest, contract.dataset))
-        records = run_lake_source(lake, work / "lake.json")  # first: it names the lake's datasets
+        records = run_lake_source(lake, work / "lake.json", hmac_key=hmac_key)  # first: it names the lake's datasets
         records += _read_records(work / "dbt.json") + _read_records(work / "glossary.json")
         if airflow_metadata is not None and airflow_metadata.exists():
             records += read_collected(airflow_metadata)

@@ -37,26 +37,31 @@ def governance_venv() -> Path:
     return Path(os.environ.get("LAKEHOUSE_GOVERNANCE_VENV") or REPO / ".venv-governance")
 
 
-def recipe_for(lake: Lake) -> tuple[Path, dict[str, str]]:
-    """The recipe that reads `lake`, and the variables it needs besides GOVERNANCE_OUT."""
+def recipe_for(lake: Lake, hmac_key: tuple[str, str] | None = None) -> tuple[Path, dict[str, str]]:
+    """The recipe that reads `lake`, and the variables it needs besides GOVERNANCE_OUT. A gs:// lake
+    needs an HMAC key: `hmac_key` (access id, secret), else LAKEHOUSE_GCS_HMAC_ID and _SECRET."""
     if lake.scheme == "file":
         assert lake.root is not None
         return RECIPES / "lake.yml", {"GOVERNANCE_LAKE": str(lake.root)}
-    missing = [name for name in HMAC_VARIABLES if not os.environ.get(name)]
+    key = dict(zip(HMAC_VARIABLES, hmac_key or (os.environ.get(name, "") for name in HMAC_VARIABLES), strict=True))
+    missing = [name for name, value in key.items() if not value]
     if missing:
         raise LakeSourceError(
-            f"DataHub's gcs source reads {lake.uri} with an HMAC key: set {' and '.join(missing)} "
-            "(`gcloud storage hmac create <service account>`, docs/production.md)"
+            f"DataHub's gcs source reads {lake.uri} with an HMAC key: set {' and '.join(missing)} or the "
+            "`lakehouse_gcs_hmac` connection (`gcloud storage hmac create <service account>`, docs/production.md)"
         )
     root = "/".join(part for part in (lake.bucket, lake.prefix) if part)
-    return RECIPES / "lake-gcs.yml", {"GOVERNANCE_LAKE": f"gs://{root}"}
+    return RECIPES / "lake-gcs.yml", {"GOVERNANCE_LAKE": f"gs://{root}", **key}
 
 
-def run_lake_source(lake: Lake, out: Path, *, command: list[str] | None = None) -> list[dict[str, Any]]:
+def run_lake_source(
+    lake: Lake, out: Path, *, hmac_key: tuple[str, str] | None = None, command: list[str] | None = None
+) -> list[dict[str, Any]]:
     """Run the lake's recipe in the governance environment into `out`; return its records, every local
-    dataset named by its absolute path. `command` replaces `<venv>/bin/datahub` (the tests point the
-    `gcs` source at a local S3 server through it)."""
-    recipe, variables = recipe_for(lake)
+    dataset named by its absolute path. The HMAC key reaches the recipe through the subprocess's
+    environment only. `command` replaces `<venv>/bin/datahub` (the tests point the `gcs` source at a
+    local S3 server through it)."""
+    recipe, variables = recipe_for(lake, hmac_key)
     datahub = governance_venv() / "bin" / "datahub"
     if command is None and not datahub.exists():
         raise LakeSourceError(f"{datahub} is missing: run `make venv` (it makes .venv-governance)")
@@ -64,17 +69,12 @@ def run_lake_source(lake: Lake, out: Path, *, command: list[str] | None = None) 
     argv = [*(command or [str(datahub)]), "ingest", "--no-default-report", "-c", str(recipe)]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not out.exists():
-        raise LakeSourceError(
-            f"DataHub's data-lake source failed on {lake.uri} (exit {done.returncode}): {_last_lines(done)}"
-        )
+        output = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        secret = variables.get("LAKEHOUSE_GCS_HMAC_SECRET")
+        output = output.replace(secret, "***") if secret else output
+        raise LakeSourceError(f"DataHub's data-lake source failed on {lake.uri} (exit {done.returncode}): {output}")
     records = json.loads(out.read_text(encoding="utf-8"))
     return [absolute_file_names(record) for record in records]
-
-
-def _last_lines(done: subprocess.CompletedProcess[str], count: int = 15) -> str:
-    text = "\n".join((done.stdout + done.stderr).strip().splitlines()[-count:])
-    secret = os.environ.get("LAKEHOUSE_GCS_HMAC_SECRET")
-    return text.replace(secret, "***") if secret else text
 
 
 def absolute_file_names(value: Any) -> Any:

@@ -4,7 +4,9 @@ Connections (any of them may come from `AIRFLOW_CONN_<ID>` environment variables
 - `lakehouse_mysql`: the MySQL server (a `mysql` connection: host, port, login, password);
 - `google_cloud_default`: a service-account key (`extra.key_path` or `extra.keyfile_dict`) for `gs://` lakes;
 - `spark_thrift`: the Spark Thrift server (host, port, login) used by the `thrift` dbt target;
-- `lakehouse_pseudonym`: the key of the masked models (its password: 64 hex characters).
+- `lakehouse_pseudonym`: the key of the masked models (its password: 64 hex characters);
+- `lakehouse_gcs_hmac`: the HMAC key with which DataHub's gcs source reads a `gs://` lake (login:
+  the access id, password: the secret).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 MYSQL_CONN_ID = "lakehouse_mysql"
 PSEUDONYM_CONN_ID = "lakehouse_pseudonym"
 GCP_CONN_ID = "google_cloud_default"
+GCS_HMAC_CONN_ID = "lakehouse_gcs_hmac"
 THRIFT_CONN_ID = "spark_thrift"
 
 
@@ -65,20 +68,32 @@ def mysql_settings() -> MySQLSettings:
     )
 
 
-def pseudonym_key() -> str:
-    """The masked models' key (64 hex characters), read when a dbt task runs: the password of the
-    `lakehouse_pseudonym` connection, else LAKEHOUSE_PSEUDONYM_KEY. Registered with Airflow's
-    secrets masker, so a rendered field or a log line shows *** instead."""
-    conn = _connection(PSEUDONYM_CONN_ID)
-    key = (conn.password if conn is not None else None) or os.environ.get("LAKEHOUSE_PSEUDONYM_KEY", "")
-    if key:
+def _masked(secret: str) -> str:
+    """`secret`, registered with Airflow's secrets masker: a rendered field or a log line shows ***."""
+    if secret:
         try:
             from airflow.sdk.log import mask_secret
 
-            mask_secret(key)
+            mask_secret(secret)
         except ImportError:  # not under Airflow
             pass
-    return key
+    return secret
+
+
+def pseudonym_key() -> str:
+    """The masked models' key (64 hex characters), read when a dbt task runs: the password of the
+    `lakehouse_pseudonym` connection, else LAKEHOUSE_PSEUDONYM_KEY."""
+    conn = _connection(PSEUDONYM_CONN_ID)
+    return _masked((conn.password if conn is not None else None) or os.environ.get("LAKEHOUSE_PSEUDONYM_KEY", ""))
+
+
+def gcs_hmac_key() -> tuple[str, str] | None:
+    """(access id, secret) of the `lakehouse_gcs_hmac` connection, or None (then governance reads
+    LAKEHOUSE_GCS_HMAC_ID and LAKEHOUSE_GCS_HMAC_SECRET)."""
+    conn = _connection(GCS_HMAC_CONN_ID)
+    if conn is None or not conn.login or not conn.password:
+        return None
+    return conn.login, _masked(conn.password)
 
 
 def lake_uri(default: str | None = None) -> str:

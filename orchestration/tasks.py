@@ -205,8 +205,9 @@ def emit_metadata(sink: str = "file") -> str:
     from governance.collector import airflow_metadata_file
     from governance.emit import emit_metadata as emit
 
-    mysql, airflow_file = config.mysql_settings(), airflow_metadata_file()
-    return str(emit(dbt_target_dir(), config.lake_uri(), sink, mysql=mysql, airflow_metadata=airflow_file))
+    mysql, airflow_file, hmac_key = config.mysql_settings(), airflow_metadata_file(), config.gcs_hmac_key()
+    target, lake = dbt_target_dir(), config.lake_uri()
+    return str(emit(target, lake, sink, mysql=mysql, airflow_metadata=airflow_file, hmac_key=hmac_key))
 
 
 def publish_docs() -> str:

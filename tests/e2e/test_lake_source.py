@@ -82,11 +82,12 @@ def emitted(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(what the gcs recipe emits over S3, what the local recipe emits over the same files)."""
     work = tmp_path_factory.mktemp("lake-source")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("LAKEHOUSE_GCS_HMAC_ID", HMAC_ID)
-        env.setenv("LAKEHOUSE_GCS_HMAC_SECRET", HMAC_SECRET)
+    with pytest.MonkeyPatch.context() as env:  # the key as the `lakehouse_gcs_hmac` connection gives it
+        env.delenv("LAKEHOUSE_GCS_HMAC_ID", raising=False)
+        env.delenv("LAKEHOUSE_GCS_HMAC_SECRET", raising=False)
+        lake = parse_lake(f"gs://{BUCKET}/{PREFIX}")
         remote = run_lake_source(
-            parse_lake(f"gs://{BUCKET}/{PREFIX}"), work / "gcs.json", command=gcs_source_at(s3_server)
+            lake, work / "gcs.json", hmac_key=(HMAC_ID, HMAC_SECRET), command=gcs_source_at(s3_server)
         )
     local = run_lake_source(parse_lake(f"file://{lake_in_bucket}"), work / "local.json")
     return remote, local
