@@ -48,15 +48,15 @@ def test_every_property_and_field_survives_and_the_first_writer_wins(
     merged = merge_aspects(records)
     for urn in {w[0] for w in writes}:
         mine = [w for w in writes if w[0] == urn]
-        properties = [r for r in merged if r["entityUrn"] == urn and r["aspectName"] == "datasetProperties"]
+        found = [r for r in merged if r["entityUrn"] == urn and r["aspectName"] == "datasetProperties"]
         schemas = [r for r in merged if r["entityUrn"] == urn and r["aspectName"] == "schemaMetadata"]
-        assert len(properties) == 1 and len(schemas) == 1
-        custom = properties[0]["aspect"]["json"]["customProperties"]
+        assert len(found) == 1 and len(schemas) == 1
+        custom = found[0]["aspect"]["json"]["customProperties"]
         assert set(custom) == {k for w in mine for k in w[1]}
         for key, value in custom.items():
             assert value == next(w[1][key] for w in mine if key in w[1])  # the first writer's value
         given_descriptions = [w[2] for w in mine if w[2]]
-        assert properties[0]["aspect"]["json"]["description"] == (
+        assert found[0]["aspect"]["json"]["description"] == (
             given_descriptions[0] if given_descriptions else mine[0][2]
         )
         paths = [f["fieldPath"] for f in schemas[0]["aspect"]["json"]["fields"]]
