@@ -399,14 +399,22 @@ def emit_metadata(
         run_pipeline(_recipe("glossary.yml", env | {"GOVERNANCE_OUT": str(work / "glossary.json")}))
 
         ours: list[MetadataChangeProposalWrapper] = list(lakehouse_zone_mcps(lake, manifest))
+        lake_datasets = {str(mcp.entityUrn) for mcp in ours}
         for contract in contracts:
             raw = raw_tables(lake, contract.dataset, [t.name for t in contract.tables])
             if not raw:
                 continue
             audit = read_audit(mysql or MySQLSettings.from_env(), lake.uri, contract.dataset, raw)
             ours += raw_zone_mcps(lake, contract.dataset, raw)
+            lake_datasets |= {item.urn for item in raw}
             ours += ingest_lineage_mcps(contract, raw, audit, source_tables(manifest, contract.dataset))
         records = run_lake_source(lake, work / "lake.json", hmac_key=hmac_key)  # first: it names the lake's datasets
+        unread = lake_datasets - {str(r["entityUrn"]) for r in records if r.get("aspectName") == "schemaMetadata"}
+        if unread:  # a path spec that no longer matches the lake's layout must not pass unnoticed
+            raise GovernanceError(
+                f"DataHub's data-lake source read no schema for {len(unread)} of the lake's datasets, e.g. "
+                f"{sorted(unread)[0]}: check the path specs of governance/recipes/ against the lake's layout"
+            )
         records += _read_records(work / "dbt.json") + _read_records(work / "glossary.json")
         if airflow_metadata is not None and airflow_metadata.exists():
             records += read_collected(airflow_metadata)

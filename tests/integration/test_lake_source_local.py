@@ -1,7 +1,9 @@
-"""DataHub's `s3` source over a local lake that is not tidy: a root with a space, capitals and an
-accent, a table whose newest batch holds no row, a batch still being written (no manifest), Spark's
-marker files, an empty model folder. Each raw table and model folder with Parquet files is one
-dataset, named exactly as the lineage names it (`lake_urn`), and nothing else is."""
+"""DataHub's `s3` source over a local lake that is not tidy: a root under a dot folder (`make`'s
+`.local/lake`, which the source skips by default) with a space, capitals and an accent, a table whose
+newest batch holds no row, a batch still being written (no manifest), the extract's staging folder,
+Spark's marker files and an unfinished write, an empty model folder. Each raw table and model folder
+with Parquet files is one dataset, named exactly as the lineage names it (`lake_urn`), and nothing
+else is."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ def write(path: Path, table: pa.Table) -> None:
 
 
 def test_every_table_and_model_folder_is_one_dataset_named_as_the_lineage_names_it(tmp_path: Path) -> None:
-    root = tmp_path / "My Lakë"
+    root = tmp_path / ".local" / "My Lakë"
     write(root / "raw/shop/orders/batch=20260101T000000000000Z-aaaaaa/part-00000.parquet", ROWS)
     (root / "raw/shop/orders/batch=20260101T000000000000Z-aaaaaa/manifest.json").write_text("{}")
     write(root / "raw/shop/orders/batch=20260102T000000000000Z-bbbbbb/part-00000.parquet", ROWS.slice(0, 0))
@@ -33,6 +35,8 @@ def test_every_table_and_model_folder_is_one_dataset_named_as_the_lineage_names_
     write(root / "lakehouse/dim_customer/part-00000-y.snappy.parquet", ROWS)
     (root / "lakehouse/dim_customer/.part-00000-y.snappy.parquet.crc").write_bytes(b"\0")
     (root / "lakehouse/empty_model").mkdir()
+    write(root / "lakehouse/fct_orders/_temporary/0/_temporary/attempt_0/part-00001-z.snappy.parquet", ROWS)
+    write(root / "_staging/shop/orders/batch=20260104T000000000000Z-dddddd/part-00000.parquet", ROWS)
 
     lake = parse_lake(f"file://{root}")
     records = run_lake_source(lake, tmp_path / "out.json")
