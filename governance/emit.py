@@ -35,7 +35,7 @@ from datahub.metadata.schema_classes import DomainPropertiesClass, DomainsClass,
 
 from governance.collector import read_collected
 from governance.datasets import INGEST_OWNER, PII_TAG, dataset_urn, ownership_mcp
-from governance.lake_profiles import lake_for, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
+from governance.lake_profiles import RawTable, committed_view, lake_for, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
 from governance.lake_source import run_lake_source
 from governance.lineage import ingest_lineage_mcps, read_audit, source_tables
 from ingest import lake as lakes
@@ -179,48 +179,66 @@ def _is_empty(value: Any) -> bool:
 def _add_properties(target: dict[str, Any], later: dict[str, Any]) -> None:
     for key, value in later.items():
         if key == "customProperties":
-            properties = target.setdefault("customProperties", {})
-            properties.update({k: v for k, v in value.items() if k not in properties})
+            properties = target.get("customProperties") or {}
+            target["customProperties"] = properties
+            properties.update({k: v for k, v in (value or {}).items() if k not in properties})
         elif not _is_empty(value) and _is_empty(target.get(key)):
             target[key] = value
 
 
 def _add_fields(target: dict[str, Any], later: dict[str, Any]) -> None:
-    known = {f["fieldPath"] for f in target.get("fields", [])}
-    target.setdefault("fields", []).extend(f for f in later.get("fields", []) if f["fieldPath"] not in known)
+    fields = target.get("fields") or []
+    target["fields"] = fields
+    known = {f["fieldPath"] for f in fields}
+    fields.extend(f for f in later.get("fields") or [] if f["fieldPath"] not in known)
 
 
 MERGED_ASPECTS = {"datasetProperties": _add_properties, "schemaMetadata": _add_fields}
+
+
+def _top_level_adds(patch: Any) -> bool:
+    return isinstance(patch, list) and all(
+        isinstance(op, dict) and op.get("op") == "add" and str(op.get("path", "")).count("/") == 1 for op in patch
+    )
 
 
 def merge_aspects(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One datasetProperties and one schemaMetadata per dataset: the first one written (DataHub's
     data-lake source names and reads the lake's datasets), with what later ones add: custom
     properties, values it left empty (our description of a raw table), fields it does not have (the
-    hive partition columns, which it reads only on S3). Patches of top-level fields (the source sets
-    `lastModified` by a patch) are applied to it, since the file and Lite keep whole aspects."""
+    hive partition columns, which it adds to none). Patches of top-level fields (the source sets
+    `lastModified` by a patch) are applied to it, whether they come before or after it, since the file
+    and Lite keep whole aspects; any other record goes through as it is."""
     merged: list[dict[str, Any]] = []
     first: dict[tuple[str, str], dict[str, Any]] = {}
+    early: dict[tuple[str, str], list[dict[str, Any]]] = {}  # patches waiting for their aspect
     for record in records:
-        name = record.get("aspectName")
-        if name not in MERGED_ASPECTS:
+        name, urn, aspect = record.get("aspectName"), record.get("entityUrn"), record.get("aspect")
+        body = aspect.get("json") if isinstance(aspect, dict) else None
+        if name not in MERGED_ASPECTS or not urn or body is None:
             merged.append(record)
             continue
-        key, aspect = (str(record["entityUrn"]), str(name)), record["aspect"]["json"]
+        key = (str(urn), str(name))
         target = first.get(key)
-        if record.get("changeType", "UPSERT") == "PATCH":
-            if target is None or any(op["op"] != "add" or op["path"].count("/") != 1 for op in aspect):
-                merged.append(record)
+        if record.get("changeType", "UPSERT") == "PATCH" and _top_level_adds(body):
+            if target is None:
+                early.setdefault(key, []).append(record)
                 continue
-            for op in aspect:
+            for op in body:
                 target[op["path"][1:]] = op["value"]
             continue
-        if target is None:
-            first[key] = aspect
+        if record.get("changeType", "UPSERT") != "UPSERT" or not isinstance(body, dict):
             merged.append(record)
             continue
-        MERGED_ASPECTS[str(name)](target, aspect)
-    return merged
+        if target is None:
+            first[key] = body
+            merged.append(record)
+            for patch in early.pop(key, []):
+                for op in patch["aspect"]["json"]:
+                    body[op["path"][1:]] = op["value"]
+            continue
+        MERGED_ASPECTS[str(name)](target, body)
+    return merged + [patch for patches in early.values() for patch in patches]
 
 
 def lineage_as_patches(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -400,15 +418,18 @@ def emit_metadata(
 
         ours: list[MetadataChangeProposalWrapper] = list(lakehouse_zone_mcps(lake, manifest))
         lake_datasets = {str(mcp.entityUrn) for mcp in ours}
+        raw_by_urn: dict[str, tuple[str, RawTable]] = {}
         for contract in contracts:
             raw = raw_tables(lake, contract.dataset, [t.name for t in contract.tables])
             if not raw:
                 continue
             audit = read_audit(mysql or MySQLSettings.from_env(), lake.uri, contract.dataset, raw)
             ours += raw_zone_mcps(lake, contract.dataset, raw)
-            lake_datasets |= {item.urn for item in raw}
+            raw_by_urn |= {item.urn: (contract.dataset, item) for item in raw}
             ours += ingest_lineage_mcps(contract, raw, audit, source_tables(manifest, contract.dataset))
+        lake_datasets |= set(raw_by_urn)
         records = run_lake_source(lake, work / "lake.json", hmac_key=hmac_key)  # first: it names the lake's datasets
+        records = committed_view(records, lake, lake_datasets, raw_by_urn)
         unread = lake_datasets - {str(r["entityUrn"]) for r in records if r.get("aspectName") == "schemaMetadata"}
         if unread:  # a path spec that no longer matches the lake's layout must not pass unnoticed
             raise GovernanceError(

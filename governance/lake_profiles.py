@@ -1,9 +1,10 @@
 """What DataHub's data-lake source cannot see in the lake: which batches are committed, and row counts.
 
 DataHub's source (governance/lake_source.py) names each raw table and model folder and reads its
-schema, partitions and folders. It cannot know the extract's rules: a raw table is its *current*
+schema and folders. It cannot know the extract's rules: a raw table is its *current*
 committed batches (`ingest.extract.batches`), not every file in its folder, and its profiler would
-read every row (on a local folder, only the newest file). So this module adds, cheaply:
+read every row (on a local folder, only the newest file). So this module adds, cheaply (and
+`committed_view` drops what readers do not see):
 - raw zone: from the current batches' `manifest.json`: the rows and bytes, the source database, the
   batch ids, a description, and a profile (row and column counts) that costs no scan;
 - lakehouse zone: each model folder's row count from its Parquet footers (on a local lake; on GCS
@@ -14,6 +15,8 @@ local lake, by its absolute path) or `gcs` (`bucket/prefix/...`).
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,8 +35,10 @@ from datahub.metadata.schema_classes import (
 
 from governance.datasets import Field, dataset_urn, ownership_mcp, schema_mcp
 from ingest import lake as lakes
-from ingest.extract.batches import Batch, current_batches, table_prefix
+from ingest.extract.batches import BATCH_PREFIX, DELETED, Batch, current_batches, table_prefix
 from ingest.lake import Lake
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,8 @@ def raw_zone_mcps(lake: Lake, dataset: str, raw: list[RawTable]) -> Iterator[Met
             ),
         )
         yield MetadataChangeProposalWrapper(entityUrn=item.urn, aspect=SubTypesClass(typeNames=["Table"]))
-        # the partition column, which DataHub's source adds to the schema it reads only on S3
+        # the partition column: DataHub's source adds none (locally it lists no partitions; the gcs
+        # source does not pass that setting on)
         yield schema_mcp(item.urn, lake_platform(lake), f"{dataset}.{item.table}", [Field("batch", "string", False)])
         yield MetadataChangeProposalWrapper(
             entityUrn=item.urn,
@@ -111,6 +117,11 @@ def raw_zone_mcps(lake: Lake, dataset: str, raw: list[RawTable]) -> Iterator[Met
             aspect=DatasetProfileClass(timestampMillis=now, rowCount=rows, columnCount=len(latest.columns) + 1),
         )
         yield ownership_mcp(item.urn)
+
+
+def _hidden(file_key: str, folder: str) -> bool:
+    """A file inside a `_` or `.` folder of a model (Spark's `_temporary/` of an unfinished write)."""
+    return any(part.startswith(("_", ".")) for part in file_key[len(folder) + 1 :].split("/"))
 
 
 def _footer_profile(lake: Lake, files: list[str], partitions: int, now: int) -> DatasetProfileClass | None:
@@ -140,7 +151,7 @@ def lakehouse_zone_mcps(lake: Lake, manifest: dict[str, Any]) -> Iterator[Metada
     now = int(time.time() * 1000)
     for folder, spark_table in sorted(model_folders(manifest).items()):
         key = f"lakehouse/{folder}"
-        files = sorted(k for k in lakes.list_files(lake, key) if k.endswith(".parquet"))
+        files = sorted(k for k in lakes.list_files(lake, key) if k.endswith(".parquet") and not _hidden(k, key))
         if not files:
             continue
         partitions = [part.split("=", 1)[0] for part in files[0][len(key) + 1 :].split("/")[:-1] if "=" in part]
@@ -176,3 +187,44 @@ def lakehouse_zone_mcps(lake: Lake, manifest: dict[str, Any]) -> Iterator[Metada
 
 def lake_for(uri: str) -> Lake:
     return lakes.parse_lake(uri)
+
+
+def raw_schema_mcp(lake: Lake, dataset: str, item: RawTable) -> MetadataChangeProposalWrapper:
+    """A raw table's schema from its newest current batch's manifest: the contract's columns with their
+    Arrow types, the tombstone flag and the `batch` partition."""
+    columns = item.batches[-1].manifest.columns
+    fields = [Field(c.name, c.arrow, c.nullable) for c in columns] + [Field(DELETED, "bool", False)]
+    return schema_mcp(
+        item.urn, lake_platform(lake), f"{dataset}.{item.table}", [*fields, Field("batch", "string", False)]
+    )
+
+
+def committed_view(
+    records: list[dict[str, Any]], lake: Lake, known: set[str], raw: dict[str, tuple[str, RawTable]]
+) -> list[dict[str, Any]]:
+    """What DataHub's data-lake source emitted, as the lake's readers see the lake. It lists files, not
+    batches: so the datasets the project does not know (a raw table with no committed batch yet, a
+    model's folder left behind) are dropped, and a raw table whose schema was read from a batch that
+    is not current (an upload in progress on GCS) gets its current batch's schema instead."""
+    kept = []
+    inferred: dict[str, str] = {}
+    for record in records:
+        urn = str(record.get("entityUrn", ""))
+        if urn.startswith("urn:li:dataset:") and urn not in known:
+            log.info("not a dataset of the lake's readers (no committed batch, or no model): %s", urn)
+            continue
+        if record.get("aspectName") == "datasetProperties" and urn in raw:
+            inferred[urn] = str(record["aspect"]["json"].get("customProperties", {}).get("schema_inferred_from", ""))
+        kept.append(record)
+    for record in kept:
+        urn = str(record.get("entityUrn", ""))
+        if record.get("aspectName") != "schemaMetadata" or urn not in raw:
+            continue
+        dataset, item = raw[urn]
+        batch = re.search(rf"/{BATCH_PREFIX}([^/]+)/", inferred.get(urn, ""))
+        if batch is None or batch.group(1) not in {b.id for b in item.batches}:
+            log.info("%s: schema read from a batch that is not current; the current manifest's instead", urn)
+            record["aspect"]["json"] = raw_schema_mcp(lake, dataset, item).to_obj(simplified_structure=True)["aspect"][
+                "json"
+            ]
+    return kept

@@ -26,6 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 RECIPES = Path(__file__).parent / "recipes"
 FILE_DATASET = "urn:li:dataset:(urn:li:dataPlatform:file,"
 HMAC_VARIABLES = ("LAKEHOUSE_GCS_HMAC_ID", "LAKEHOUSE_GCS_HMAC_SECRET")
+# What a path spec reads as a pattern or DataHub's recipe loader as a variable, not as a folder name.
+PATTERN_CHARACTERS = set("{}[]*?$")
+# The child writes a file: it needs no DataHub server (given one, it asks it for its config).
+NOT_FOR_THE_CHILD = ("DATAHUB_GMS_URL", "DATAHUB_GMS_HOST", "DATAHUB_GMS_PORT", "DATAHUB_GMS_TOKEN")
+TIMEOUT_SECONDS = 30 * 60  # a bucket that accepts connections and never answers must not hang the DAG
 
 
 class LakeSourceError(LakehouseError):
@@ -40,9 +45,14 @@ def governance_venv() -> Path:
 def recipe_for(lake: Lake, hmac_key: tuple[str, str] | None = None) -> tuple[Path, dict[str, str]]:
     """The recipe that reads `lake`, and the variables it needs besides GOVERNANCE_OUT. A gs:// lake
     needs an HMAC key: `hmac_key` (access id, secret), else LAKEHOUSE_GCS_HMAC_ID and _SECRET."""
+    root = str(lake.root) if lake.scheme == "file" else "/".join(p for p in (lake.bucket, lake.prefix) if p)
+    if PATTERN_CHARACTERS & set(root):
+        raise LakeSourceError(
+            f"DataHub's data-lake source reads {lake.uri} as a pattern: its path holds one of "
+            f"{' '.join(sorted(PATTERN_CHARACTERS))}; move the lake to a path without them"
+        )
     if lake.scheme == "file":
-        assert lake.root is not None
-        return RECIPES / "lake.yml", {"GOVERNANCE_LAKE": str(lake.root)}
+        return RECIPES / "lake.yml", {"GOVERNANCE_LAKE": root}
     key = dict(zip(HMAC_VARIABLES, hmac_key or (os.environ.get(name, "") for name in HMAC_VARIABLES), strict=True))
     missing = [name for name, value in key.items() if not value]
     if missing:
@@ -50,12 +60,16 @@ def recipe_for(lake: Lake, hmac_key: tuple[str, str] | None = None) -> tuple[Pat
             f"DataHub's gcs source reads {lake.uri} with an HMAC key: set {' and '.join(missing)} or the "
             "`lakehouse_gcs_hmac` connection (`gcloud storage hmac create <service account>`, docs/production.md)"
         )
-    root = "/".join(part for part in (lake.bucket, lake.prefix) if part)
     return RECIPES / "lake-gcs.yml", {"GOVERNANCE_LAKE": f"gs://{root}", **key}
 
 
 def run_lake_source(
-    lake: Lake, out: Path, *, hmac_key: tuple[str, str] | None = None, command: list[str] | None = None
+    lake: Lake,
+    out: Path,
+    *,
+    hmac_key: tuple[str, str] | None = None,
+    command: list[str] | None = None,
+    timeout: float = TIMEOUT_SECONDS,
 ) -> list[dict[str, Any]]:
     """Run the lake's recipe in the governance environment into `out`; return its records, every local
     dataset named by its absolute path. The HMAC key reaches the recipe through the subprocess's
@@ -65,9 +79,15 @@ def run_lake_source(
     datahub = governance_venv() / "bin" / "datahub"
     if command is None and not datahub.exists():
         raise LakeSourceError(f"{datahub} is missing: run `make venv` (it makes .venv-governance)")
-    env = os.environ | variables | {"GOVERNANCE_OUT": str(out), "DATAHUB_TELEMETRY_ENABLED": "false"}
+    env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_THE_CHILD}
+    env |= variables | {"GOVERNANCE_OUT": str(out), "DATAHUB_TELEMETRY_ENABLED": "false"}
     argv = [*(command or [str(datahub)]), "ingest", "--no-default-report", "-c", str(recipe)]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise LakeSourceError(
+            f"DataHub's data-lake source did not finish reading {lake.uri} in {timeout:.0f} s: is the bucket reachable?"
+        ) from None
     if done.returncode != 0 or not out.exists():
         output = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
         secret = variables.get("LAKEHOUSE_GCS_HMAC_SECRET")

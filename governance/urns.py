@@ -37,16 +37,32 @@ def dataset_urns(records: Iterable[dict[str, Any]]) -> set[str]:
     return found
 
 
+def _parts(urn: str) -> tuple[str, str]:
+    """(platform, "<name>,<env>") of a dataset URN, both lower case."""
+    platform, rest = urn.removeprefix(DATASET).strip("()").split(",", 1)
+    return platform.rsplit(":", 1)[-1].lower(), rest.lower()
+
+
 def spelling(urn: str) -> str:
     """What must not differ between two URNs of one thing: the name, ignoring case, platform and a
     leading slash (DataHub's `s3` source names a local folder `lake/x`, its Airflow plugin `/lake/x`)."""
-    _platform, rest = urn.removeprefix(DATASET).strip("()").split(",", 1)
-    return rest.lower().lstrip("/")  # "<name>,<env>"
+    return _parts(urn)[1].lstrip("/")
+
+
+def _same_thing(urn: str, other: str, allowed: set[str]) -> bool:
+    """Whether `other` spells `urn`'s thing another way: on its platform (in another case, or without or
+    with a leading slash), or by the same name on another platform of its kind."""
+    platform, name = _parts(urn)
+    other_platform, other_name = _parts(other)
+    if other_platform == platform:
+        return True  # the same spelling() on one platform
+    return other_platform in allowed and other_name == name
 
 
 def check(expected: Mapping[str, str], urns: set[str], platforms: Mapping[str, set[str]]) -> list[str]:
     """Problems, one line each: a thing (`expected`: what -> its URN) whose URN is missing, or whose
-    name is also spelled another way (case, or another of the `platforms` its kind may be on)."""
+    name is also spelled another way (case, a leading slash, or another of the `platforms` its kind
+    may be on)."""
     by_spelling: dict[str, set[str]] = defaultdict(set)
     for urn in urns:
         by_spelling[spelling(urn)].add(urn)
@@ -54,14 +70,8 @@ def check(expected: Mapping[str, str], urns: set[str], platforms: Mapping[str, s
     for what, urn in sorted(expected.items()):
         if urn not in urns:
             problems.append(f"{what}: {urn} is not in the metadata")
-        kind = what.split(" ", 1)[0]
-        allowed = platforms.get(kind, set())
-        others = {
-            u
-            for u in by_spelling[spelling(urn)] - {urn}
-            # the same platform (another case, a missing slash) or another platform of its kind
-            if u.split(",", 1)[0] == urn.split(",", 1)[0] or u.split(",", 1)[0].rsplit(":", 1)[-1] in allowed
-        }
+        allowed = platforms.get(what.split(" ", 1)[0], set())
+        others = {u for u in by_spelling[spelling(urn)] - {urn} if _same_thing(urn, u, allowed)}
         if others:
             problems.append(f"{what}: {urn} is also spelled {', '.join(sorted(others))}")
     return problems

@@ -10,18 +10,24 @@ the Airflow plugin name them on GCS, with the schemas the local source read, and
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from datahub_airflow_plugin._airflow_asset_adapter import translate_airflow_asset_to_urn
 from moto.server import ThreadedMotoServer
 
-from governance.lake_profiles import lake_urn
+from governance.emit import merge_aspects
+from governance.lake_profiles import committed_view, lake_urn, lakehouse_zone_mcps, raw_tables
 from governance.lake_source import LakeSourceError, governance_venv, recipe_for, run_lake_source
 from governance.urns import check, dataset_urns
+from ingest.contract import contract_path, load_contract
+from ingest.extract.batches import DELETED
 from ingest.lake import parse_lake
 from orchestration.config import raw_asset
 from tests.conftest import TPCH_ROWS
@@ -153,3 +159,51 @@ def test_a_gs_lake_without_an_hmac_key_or_with_an_unreachable_endpoint_fails_cle
     with pytest.raises(LakeSourceError, match="data-lake source failed") as failed:
         run_lake_source(lake, tmp_path / "out.json", command=gcs_source_at(closed))
     assert HMAC_SECRET not in str(failed.value)
+
+
+def test_what_readers_do_not_see_is_not_a_dataset_and_an_upload_in_progress_does_not_change_a_schema(
+    built_chain: Pipeline, tmp_path: Path
+) -> None:
+    """The chain's lake, copied, then disturbed: a newer batch of `customer` without its manifest (an
+    upload in progress) and with other columns, a raw table with no committed batch, the folder of a
+    model that no longer exists, and Spark's `_temporary/` left in a partitioned model's folder."""
+    root = tmp_path / "lake"
+    for zone in ("raw", "lakehouse"):
+        shutil.copytree(built_chain.lake / zone, root / zone)
+    other = pa.table({"c_custkey": [1], "customer_ref": ["x"], DELETED: [False]})
+    uploading = root / "raw/tpch/customer/batch=99991231T000000000000Z-ffffff"
+    uploading.mkdir()
+    pq.write_table(other, uploading / "part-00000.parquet")
+    pending = root / "raw/tpch/pending/batch=20260101T000000000000Z-aaaaaa"
+    pending.mkdir(parents=True)
+    pq.write_table(other, pending / "part-00000.parquet")
+    (root / "lakehouse/dropped_model").mkdir()
+    pq.write_table(other, root / "lakehouse/dropped_model/part-00000.parquet")
+    unfinished = root / "lakehouse/fct_order_lines/_temporary/0/_temporary/attempt_0"
+    unfinished.mkdir(parents=True)
+    pq.write_table(other, unfinished / "part-00009.parquet")
+
+    lake = parse_lake(f"file://{root}")
+    manifest = json.loads((built_chain.target / "manifest.json").read_text())
+    contract = load_contract(contract_path("tpch"))
+    raw = {t.urn: ("tpch", t) for t in raw_tables(lake, "tpch", [t.name for t in contract.tables])}
+    lakehouse = [m.to_obj(simplified_structure=True) for m in lakehouse_zone_mcps(lake, manifest)]
+    known = set(raw) | {r["entityUrn"] for r in lakehouse}
+    records = committed_view(run_lake_source(lake, tmp_path / "out.json"), lake, known, raw)
+    merged = merge_aspects(records + lakehouse)
+
+    datasets = {r["entityUrn"] for r in merged if r["entityUrn"].startswith("urn:li:dataset:")}
+    assert datasets == known and len(known) > len(TPCH_ROWS)
+    assert lake_urn(lake, "raw/tpch/pending") not in datasets
+    assert lake_urn(lake, "lakehouse/dropped_model") not in datasets
+    fields = {
+        r["entityUrn"]: [f["fieldPath"] for f in r["aspect"]["json"]["fields"]]
+        for r in merged
+        if r.get("aspectName") == "schemaMetadata"
+    }
+    customer = [c.name for c in next(t for t in contract.tables if t.name == "customer").columns]
+    assert fields[lake_urn(lake, "raw/tpch/customer")] == [*customer, DELETED, "batch"]
+    lines = lake_urn(lake, "lakehouse/fct_order_lines")
+    assert "order_month" in fields[lines]
+    profile = next(r for r in merged if r["entityUrn"] == lines and r.get("aspectName") == "datasetProfile")
+    assert profile["aspect"]["json"]["rowCount"] == TPCH_ROWS["lineitem"]

@@ -75,6 +75,32 @@ def test_a_top_level_patch_is_applied_and_a_deeper_one_kept() -> None:
     assert merged[1:] == records[2:]
 
 
+def test_a_patch_before_its_aspect_is_applied_to_it_and_odd_records_go_through() -> None:
+    urn = "urn:li:dataset:(urn:li:dataPlatform:file,/lake/lakehouse/m,PROD)"
+    odd = [
+        {"aspectName": "datasetProperties", "aspect": {"json": {"name": "no urn"}}},
+        {
+            "entityUrn": urn,
+            "aspectName": "schemaMetadata",
+            "aspect": {"value": "{}", "contentType": "application/json"},
+        },
+        mcp(urn, "datasetProperties", [{"op": "remove", "path": "/description"}], "PATCH"),
+    ]
+    records = [
+        mcp(urn, "datasetProperties", [{"op": "add", "path": "/lastModified", "value": {"time": 5}}], "PATCH"),
+        *odd,
+        mcp(urn, "datasetProperties", {"name": "m", "customProperties": None}),
+        mcp(urn, "datasetProperties", {"customProperties": {"a": "1"}}),
+        mcp(urn, "schemaMetadata", {"fields": None}),
+        mcp(urn, "schemaMetadata", {"fields": [{"fieldPath": "x"}]}),
+    ]
+    merged = merge_aspects(records)
+    assert merged[:3] == odd
+    assert merged[3]["aspect"]["json"] == {"name": "m", "customProperties": {"a": "1"}, "lastModified": {"time": 5}}
+    assert merged[4]["aspect"]["json"] == {"fields": [{"fieldPath": "x"}]}
+    assert len(merged) == 5
+
+
 PATHS = st.lists(st.from_regex(r"[A-Za-z0-9_.=-]{1,10}", fullmatch=True), min_size=1, max_size=5).map("/".join)
 
 

@@ -48,6 +48,19 @@ def test_a_local_folder_named_without_its_leading_slash_is_a_problem(path: str) 
     assert len(problems) == 1 and f"also spelled {urn('file', path)}" in problems[0]
 
 
+def test_a_platform_spelled_in_another_case_is_a_problem() -> None:
+    expected = {"mysql db.orders": urn("mysql", "db.orders")}
+    problems = check(expected, {urn("mysql", "db.orders"), urn("MySQL", "db.orders")}, PLATFORMS)
+    assert len(problems) == 1 and "also spelled" in problems[0]
+
+
+def test_a_local_folder_and_a_bucket_of_the_same_name_are_two_things() -> None:
+    # /bkt/lake on a laptop and gs://bkt/lake are not one dataset: only a slash tells them apart.
+    expected = {"lake /bkt/lake/raw/t": urn("file", "/bkt/lake/raw/t")}
+    found = {urn("file", "/bkt/lake/raw/t"), urn("gcs", "bkt/lake/raw/t")}
+    assert check(expected, found, {"lake": {"file", "s3", "gcs"}}) == []
+
+
 def test_a_sibling_on_another_kind_s_platform_is_not_a_problem() -> None:
     # dbt and Spark name one model on purpose (DataHub's siblings); only the dbt kind is checked here.
     expected = {"dbt m": urn("dbt", "s.m")}
