@@ -213,8 +213,9 @@ def committed_view(
         if urn.startswith("urn:li:dataset:") and urn not in known:
             log.info("not a dataset of the lake's readers (no committed batch, or no model): %s", urn)
             continue
-        if record.get("aspectName") == "datasetProperties" and urn in raw:
-            inferred[urn] = str(record["aspect"]["json"].get("customProperties", {}).get("schema_inferred_from", ""))
+        aspect = (record.get("aspect") or {}).get("json")
+        if record.get("aspectName") == "datasetProperties" and urn in raw and isinstance(aspect, dict):
+            inferred[urn] = str((aspect.get("customProperties") or {}).get("schema_inferred_from", ""))
         kept.append(record)
     for record in kept:
         urn = str(record.get("entityUrn", ""))
