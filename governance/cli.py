@@ -38,7 +38,8 @@ def emit(
     ] = None,
     lake: Annotated[str | None, typer.Option(help="The lake (default $LAKEHOUSE_LAKE_URI or .local/lake).")] = None,
     dataset: Annotated[
-        list[str] | None, typer.Option(help="Only this dataset's ingest lineage (repeatable; default: every one).")
+        list[str] | None,
+        typer.Option(help="Only this dataset's raw zone and ingest lineage (repeatable; default: every one)."),
     ] = None,
     airflow_metadata: Annotated[
         Path | None,

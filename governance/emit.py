@@ -233,9 +233,9 @@ def merge_aspects(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         if target is None:
             first[key] = body
             merged.append(record)
-            for patch in early.pop(key, []):
+            for patch in early.pop(key, []):  # what the whole aspect does not say itself
                 for op in patch["aspect"]["json"]:
-                    body[op["path"][1:]] = op["value"]
+                    body.setdefault(op["path"][1:], op["value"])
             continue
         MERGED_ASPECTS[str(name)](target, body)
     return merged + [patch for patches in early.values() for patch in patches]

@@ -205,7 +205,8 @@ def committed_view(
     """What DataHub's data-lake source emitted, as the lake's readers see the lake. It lists files, not
     batches: so the datasets the project does not know (a raw table with no committed batch yet, a
     model's folder left behind) are dropped, and a raw table whose schema was read from a batch that
-    is not current (an upload in progress on GCS) gets its current batch's schema instead."""
+    is not current (an upload in progress on GCS) gets its current batch's schema instead (the source's
+    file count and size still count the upload's files)."""
     kept = []
     inferred: dict[str, str] = {}
     for record in records:
@@ -222,8 +223,8 @@ def committed_view(
         if record.get("aspectName") != "schemaMetadata" or urn not in raw:
             continue
         dataset, item = raw[urn]
-        batch = re.search(rf"/{BATCH_PREFIX}([^/]+)/", inferred.get(urn, ""))
-        if batch is None or batch.group(1) not in {b.id for b in item.batches}:
+        batch = re.findall(rf"/{BATCH_PREFIX}([^/]+)/", inferred.get(urn, ""))  # the last: the lake may sit in one
+        if not batch or batch[-1] not in {b.id for b in item.batches}:
             log.info("%s: schema read from a batch that is not current; the current manifest's instead", urn)
             record["aspect"]["json"] = raw_schema_mcp(lake, dataset, item).to_obj(simplified_structure=True)["aspect"][
                 "json"

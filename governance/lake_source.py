@@ -80,7 +80,8 @@ def run_lake_source(
     if command is None and not datahub.exists():
         raise LakeSourceError(f"{datahub} is missing: run `make venv` (it makes .venv-governance)")
     env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_THE_CHILD}
-    env |= variables | {"GOVERNANCE_OUT": str(out), "DATAHUB_TELEMETRY_ENABLED": "false"}
+    # DATAHUB_SKIP_CONFIG: nor a server and token from ~/.datahubenv (`datahub init`)
+    env |= variables | {"GOVERNANCE_OUT": str(out), "DATAHUB_TELEMETRY_ENABLED": "false", "DATAHUB_SKIP_CONFIG": "true"}
     argv = [*(command or [str(datahub)]), "ingest", "--no-default-report", "-c", str(recipe)]
     try:
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=timeout)

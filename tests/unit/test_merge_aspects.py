@@ -99,6 +99,8 @@ def test_a_patch_before_its_aspect_is_applied_to_it_and_odd_records_go_through()
     assert merged[3]["aspect"]["json"] == {"name": "m", "customProperties": {"a": "1"}, "lastModified": {"time": 5}}
     assert merged[4]["aspect"]["json"] == {"fields": [{"fieldPath": "x"}]}
     assert len(merged) == 5
+    said = mcp(urn, "datasetProperties", {"name": "m", "lastModified": {"time": 9}})
+    assert merge_aspects([records[0], said])[0]["aspect"]["json"]["lastModified"] == {"time": 9}  # the aspect's own
 
 
 PATHS = st.lists(st.from_regex(r"[A-Za-z0-9_.=-]{1,10}", fullmatch=True), min_size=1, max_size=5).map("/".join)
