@@ -35,7 +35,7 @@ from datahub.metadata.schema_classes import DomainPropertiesClass, DomainsClass,
 
 from governance.collector import read_collected
 from governance.datasets import INGEST_OWNER, PII_TAG, dataset_urn, ownership_mcp
-from governance.lake_profiles import RawTable, committed_view, lake_for, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
+from governance.lake_profiles import RawTable, committed_view, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
 from governance.lake_source import run_lake_source
 from governance.lineage import ingest_lineage_mcps, read_audit, source_tables
 from ingest import lake as lakes
@@ -326,7 +326,6 @@ def tag_personal_source_columns(records: list[dict[str, Any]], manifest: dict[st
         dataset_urn("dbt", f"{s['schema']}.{s.get('identifier') or s['name']}".lower())
         for s in manifest.get("sources", {}).values()
     }
-    pii = {"tag": mce_builder.make_tag_urn(PII_TAG)}
     for record in records:
         snapshot = record.get("proposedSnapshot")
         body = next(iter(snapshot.values())) if snapshot else None
@@ -335,33 +334,32 @@ def tag_personal_source_columns(records: list[dict[str, Any]], manifest: dict[st
         for aspect in body.get("aspects", []):
             key, value = next(iter(aspect.items()))
             if key.endswith(".SchemaMetadata"):
-                for field in value.get("fields", []):
-                    if looks_personal(field["fieldPath"]):
-                        tags = field.setdefault("globalTags", {"tags": []}) or {"tags": []}
-                        field["globalTags"] = tags
-                        if pii not in tags["tags"]:
-                            tags["tags"].append(pii)
+                _tag_personal_fields(value.get("fields", []))
 
 
 def tag_personal_lake_columns(records: list[dict[str, Any]]) -> None:
     """Tag `pii` the personal-looking columns of the lake's datasets (the policy check's rule): DataHub's
     data-lake source reads their schemas from Parquet files and knows nothing of personal data."""
-    pii = {"tag": mce_builder.make_tag_urn(PII_TAG)}
     lake_platforms = tuple(f"urn:li:dataset:(urn:li:dataPlatform:{p}," for p in ("file", "gcs"))
     for record in records:
-        if record.get("aspectName") != "schemaMetadata" or not str(record["entityUrn"]).startswith(lake_platforms):
-            continue
-        for field in record["aspect"]["json"].get("fields", []):
-            if looks_personal(field["fieldPath"]):
-                tags = field.get("globalTags") or {"tags": []}
-                field["globalTags"] = tags
-                if pii not in tags["tags"]:
-                    tags["tags"].append(pii)
+        if record.get("aspectName") == "schemaMetadata" and str(record["entityUrn"]).startswith(lake_platforms):
+            _tag_personal_fields(record["aspect"]["json"].get("fields", []))
+
+
+def _tag_personal_fields(fields: list[dict[str, Any]]) -> None:
+    """Add the `pii` tag to the schema fields whose names look personal (the policy check's rule)."""
+    pii = {"tag": mce_builder.make_tag_urn(PII_TAG)}
+    for field in fields:
+        if looks_personal(field["fieldPath"]):
+            tags = field.get("globalTags") or {"tags": []}
+            field["globalTags"] = tags
+            if pii not in tags["tags"]:
+                tags["tags"].append(pii)
 
 
 def metadata_path(lake_uri: str) -> Path:
     """Where the metadata file is written on this machine: in a local lake, else under LAKEHOUSE_LOCAL_DIR."""
-    lake = lake_for(lake_uri)
+    lake = lakes.parse_lake(lake_uri)
     if lake.scheme == "file":
         assert lake.root is not None
         return lake.root / METADATA_KEY
@@ -394,7 +392,7 @@ def emit_metadata(
     for needed in ("manifest.json", "catalog.json"):
         if not (target_dir / needed).exists():
             raise GovernanceError(f"{target_dir / needed} is missing: run `dbt build` then `dbt docs generate`")
-    lake = lake_for(lake_uri)
+    lake = lakes.parse_lake(lake_uri)
     manifest = json.loads((target_dir / "manifest.json").read_text(encoding="utf-8"))
     contracts = [load_contract(contract_path(name)) for name in (datasets or shipped_datasets())]
     lite = lite_file or Path(os.environ.get("DATAHUB_LITE_FILE") or local_dir() / "datahub-lite" / "datahub.db")
@@ -417,17 +415,17 @@ def emit_metadata(
         run_pipeline(_recipe("glossary.yml", env | {"GOVERNANCE_OUT": str(work / "glossary.json")}))
 
         ours: list[MetadataChangeProposalWrapper] = list(lakehouse_zone_mcps(lake, manifest))
-        lake_datasets = {str(mcp.entityUrn) for mcp in ours}
-        raw_by_urn: dict[str, tuple[str, RawTable]] = {}
+        model_folders = {str(mcp.entityUrn) for mcp in ours}
+        raw_by_urn: dict[str, RawTable] = {}
         for contract in contracts:
             raw = raw_tables(lake, contract.dataset, [t.name for t in contract.tables])
             if not raw:
                 continue
             audit = read_audit(mysql or MySQLSettings.from_env(), lake.uri, contract.dataset, raw)
             ours += raw_zone_mcps(lake, contract.dataset, raw)
-            raw_by_urn |= {item.urn: (contract.dataset, item) for item in raw}
+            raw_by_urn |= {item.urn: item for item in raw}
             ours += ingest_lineage_mcps(contract, raw, audit, source_tables(manifest, contract.dataset))
-        lake_datasets |= set(raw_by_urn)
+        lake_datasets = model_folders | set(raw_by_urn)
         records = run_lake_source(lake, work / "lake.json", hmac_key=hmac_key)  # first: it names the lake's datasets
         records = committed_view(records, lake, lake_datasets, raw_by_urn)
         unread = lake_datasets - {str(r["entityUrn"]) for r in records if r.get("aspectName") == "schemaMetadata"}

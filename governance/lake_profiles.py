@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 class RawTable:
     """A raw-zone table as the lake's manifests describe it, and its urn."""
 
+    dataset: str
     table: str
     urn: str
     batches: list[Batch]
@@ -52,6 +53,11 @@ class RawTable:
     @property
     def source_database(self) -> str:
         return self.batches[-1].manifest.source_database
+
+
+# The hive partition of the raw zone: DataHub's source adds no partition column to the schemas it reads
+# (locally it lists no partitions; the gcs source does not pass that setting on).
+BATCH_FIELD = Field("batch", "string", False)
 
 
 def lake_platform(lake: Lake) -> str:
@@ -76,7 +82,7 @@ def raw_tables(lake: Lake, dataset: str, tables: list[str]) -> list[RawTable]:
     for table in tables:
         batches = current_batches(lake, dataset, table)
         if batches:
-            found.append(RawTable(table, lake_urn(lake, table_prefix(dataset, table)), batches))
+            found.append(RawTable(dataset, table, lake_urn(lake, table_prefix(dataset, table)), batches))
     return found
 
 
@@ -108,9 +114,7 @@ def raw_zone_mcps(lake: Lake, dataset: str, raw: list[RawTable]) -> Iterator[Met
             ),
         )
         yield MetadataChangeProposalWrapper(entityUrn=item.urn, aspect=SubTypesClass(typeNames=["Table"]))
-        # the partition column: DataHub's source adds none (locally it lists no partitions; the gcs
-        # source does not pass that setting on)
-        yield schema_mcp(item.urn, lake_platform(lake), f"{dataset}.{item.table}", [Field("batch", "string", False)])
+        yield schema_mcp(item.urn, lake_platform(lake), f"{dataset}.{item.table}", [BATCH_FIELD])
         yield MetadataChangeProposalWrapper(
             entityUrn=item.urn,
             # the contract's columns, the tombstone flag and the `batch` partition
@@ -185,22 +189,16 @@ def lakehouse_zone_mcps(lake: Lake, manifest: dict[str, Any]) -> Iterator[Metada
         )
 
 
-def lake_for(uri: str) -> Lake:
-    return lakes.parse_lake(uri)
-
-
-def raw_schema_mcp(lake: Lake, dataset: str, item: RawTable) -> MetadataChangeProposalWrapper:
+def raw_schema_mcp(lake: Lake, item: RawTable) -> MetadataChangeProposalWrapper:
     """A raw table's schema from its newest current batch's manifest: the contract's columns with their
     Arrow types, the tombstone flag and the `batch` partition."""
-    columns = item.batches[-1].manifest.columns
-    fields = [Field(c.name, c.arrow, c.nullable) for c in columns] + [Field(DELETED, "bool", False)]
-    return schema_mcp(
-        item.urn, lake_platform(lake), f"{dataset}.{item.table}", [*fields, Field("batch", "string", False)]
-    )
+    fields = [Field(c.name, c.arrow, c.nullable) for c in item.batches[-1].manifest.columns]
+    fields += [Field(DELETED, "bool", False), BATCH_FIELD]
+    return schema_mcp(item.urn, lake_platform(lake), f"{item.dataset}.{item.table}", fields)
 
 
 def committed_view(
-    records: list[dict[str, Any]], lake: Lake, known: set[str], raw: dict[str, tuple[str, RawTable]]
+    records: list[dict[str, Any]], lake: Lake, known: set[str], raw: dict[str, RawTable]
 ) -> list[dict[str, Any]]:
     """What DataHub's data-lake source emitted, as the lake's readers see the lake. It lists files, not
     batches: so the datasets the project does not know (a raw table with no committed batch yet, a
@@ -222,11 +220,9 @@ def committed_view(
         urn = str(record.get("entityUrn", ""))
         if record.get("aspectName") != "schemaMetadata" or urn not in raw:
             continue
-        dataset, item = raw[urn]
+        item = raw[urn]
         batch = re.findall(rf"/{BATCH_PREFIX}([^/]+)/", inferred.get(urn, ""))  # the last: the lake may sit in one
         if not batch or batch[-1] not in {b.id for b in item.batches}:
             log.info("%s: schema read from a batch that is not current; the current manifest's instead", urn)
-            record["aspect"]["json"] = raw_schema_mcp(lake, dataset, item).to_obj(simplified_structure=True)["aspect"][
-                "json"
-            ]
+            record["aspect"]["json"] = raw_schema_mcp(lake, item).to_obj(simplified_structure=True)["aspect"]["json"]
     return kept

@@ -186,7 +186,7 @@ def test_what_readers_do_not_see_is_not_a_dataset_and_an_upload_in_progress_does
     lake = parse_lake(f"file://{root}")
     manifest = json.loads((built_chain.target / "manifest.json").read_text())
     contract = load_contract(contract_path("tpch"))
-    raw = {t.urn: ("tpch", t) for t in raw_tables(lake, "tpch", [t.name for t in contract.tables])}
+    raw = {t.urn: t for t in raw_tables(lake, "tpch", [t.name for t in contract.tables])}
     lakehouse = [m.to_obj(simplified_structure=True) for m in lakehouse_zone_mcps(lake, manifest)]
     known = set(raw) | {r["entityUrn"] for r in lakehouse}
     records = committed_view(run_lake_source(lake, tmp_path / "out.json"), lake, known, raw)
