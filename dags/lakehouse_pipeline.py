@@ -64,6 +64,11 @@ def build_pipeline(dataset: str) -> DAG:
             description="incremental: changes since the last batch (the first is a snapshot); full; cdc: the binlog",
         ),
         "dbt_target": Param("local", enum=["local", "thrift"], description="dbt target: Spark session or Thrift"),
+        "allow_lossy": Param(
+            [],
+            type="array",
+            description="Contract changes to apply although they alter stored values: TABLE.COLUMN or TABLE",
+        ),
     }
     if tpch:
         params["tpch_scale"] = Param(0.01, type="number", description="Scale factor when the CSV files are generated")
@@ -94,9 +99,11 @@ def build_pipeline(dataset: str) -> DAG:
                 return tasks.prepare_source(dataset, source, float(scale))
 
             @task(max_active_tis_per_dagrun=1)  # one load per database at a time (the loader's lock agrees)
-            def load_table(table: str, source: str, database: str, load_run: str) -> dict[str, object]:
+            def load_table(
+                table: str, source: str, database: str, load_run: str, allow_lossy: Any = None
+            ) -> dict[str, object]:
                 """Stage one table (retryable on its own); nothing is visible until `publish_load`."""
-                return tasks.stage_table(dataset, source, table, database, load_run)
+                return tasks.stage_table(dataset, source, table, database, load_run, allow_lossy)
 
             @task
             def publish_load(database: str, load_run: str) -> list[str]:
@@ -106,7 +113,10 @@ def build_pipeline(dataset: str) -> DAG:
             scale = "{{ params.tpch_scale }}" if tpch else "0.01"
             source = prepare_source("{{ params.source }}", scale)
             staged = load_table.partial(
-                source=source, database="{{ params.database }}", load_run="{{ run_id }}"
+                source=source,
+                database="{{ params.database }}",
+                load_run="{{ run_id }}",
+                allow_lossy="{{ params.allow_lossy }}",
             ).expand(table=names)
             staged >> publish_load("{{ params.database }}", "{{ run_id }}")
 

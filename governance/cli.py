@@ -13,6 +13,7 @@ from rich.table import Table as RichTable
 from governance.browse import lineage, load_into_lite
 from governance.emit import SINKS, GovernanceError, emit_metadata, metadata_path, save_run_results
 from governance.policy import check_manifest
+from ingest.errors import LakehouseError
 from ingest.lake import default_lake_uri
 from ingest.settings import local_dir
 
@@ -54,7 +55,7 @@ def emit(
         path = emit_metadata(
             _target(target_path), lake or default_lake_uri(), sink, datasets=dataset, airflow_metadata=airflow_metadata
         )
-    except GovernanceError as exc:
+    except LakehouseError as exc:  # the emit's own, the lake's, DataHub's data-lake source's
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     console.print(f"metadata written to {path}" + (f" and sent to the {sink} sink" if sink != "file" else ""))

@@ -40,7 +40,7 @@ from governance.lake_source import run_lake_source
 from governance.lineage import ingest_lineage_mcps, read_audit, source_tables
 from ingest import lake as lakes
 from ingest.contract import contract_path, load_contract, shipped_datasets
-from ingest.errors import LakehouseError
+from ingest.errors import DataError, TransientError
 from ingest.personal import looks_personal
 from ingest.settings import MySQLSettings, local_dir
 
@@ -68,8 +68,12 @@ TAGS = {
 }
 
 
-class GovernanceError(LakehouseError):
+class GovernanceError(DataError):
     """Metadata could not be emitted; the message says what to do next."""
+
+
+class SinkUnavailable(TransientError):
+    """The metadata was written, but the DataHub sink did not take it; retried."""
 
 
 def save_run_results(target_dir: Path) -> Path:
@@ -462,7 +466,7 @@ def emit_metadata(
             try:
                 run_pipeline({"source": {"type": "file", "config": {"path": str(replay)}}, "sink": sink_config})
             except Exception as exc:  # noqa: BLE001 - DataHub's errors quote part of the token: re-raise without it
-                raise GovernanceError(
+                raise SinkUnavailable(
                     f"the {sink} sink failed ({type(exc).__name__}): {redact(str(exc))}; "
                     f"the metadata is in {output}, replay it with `datahub ingest` once the sink is reachable"
                 ) from None

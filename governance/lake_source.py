@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import LakehouseError
+from ingest.errors import DataError, TransientError
 from ingest.lake import Lake
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,8 +33,12 @@ NOT_FOR_THE_CHILD = ("DATAHUB_GMS_URL", "DATAHUB_GMS_HOST", "DATAHUB_GMS_PORT", 
 TIMEOUT_SECONDS = 30 * 60  # a bucket that accepts connections and never answers must not hang the DAG
 
 
-class LakeSourceError(LakehouseError):
+class LakeSourceError(DataError):
     """DataHub's data-lake source could not run; the message says what to do."""
+
+
+class LakeSourceTimeout(TransientError):
+    """DataHub's data-lake source did not finish in time (an unreachable bucket); retried."""
 
 
 def governance_venv() -> Path:
@@ -86,7 +90,7 @@ def run_lake_source(
     try:
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise LakeSourceError(
+        raise LakeSourceTimeout(
             f"DataHub's data-lake source did not finish reading {lake.uri} in {timeout:.0f} s: is the bucket reachable?"
         ) from None
     if done.returncode != 0 or not out.exists():

@@ -40,6 +40,16 @@ INTEGER_RANGES = {
 
 MAX_KEY_BYTES = 3072  # InnoDB's longest index key
 
+# Names the lake and dbt add beside a table's own columns: `batch` (the hive partition of every
+# batch folder), `_lh_deleted` (tombstones) and the readers' working columns (`_lh_*`).
+RESERVED_PREFIXES = ("_lh_", "_lakehouse")
+RESERVED_NAMES = ("batch",)
+
+
+def reserved_column_name(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in RESERVED_NAMES or lowered.startswith(RESERVED_PREFIXES)
+
 
 def _key_bytes(sql_type: SqlType) -> int:
     """The most bytes a value takes in an index (utf8mb4 text: 4 per character)."""
@@ -135,13 +145,23 @@ class Column(BaseModel):
     header: str | None = Field(
         default=None, description="The column's name in the CSV header when it differs from `name`."
     )
+    renamed_from: str | None = Field(
+        default=None,
+        description="The column's earlier name: the next load keeps the stored values under the new name.",
+    )
     description: str | None = None
 
-    @field_validator("name")
+    @field_validator("name", "renamed_from")
     @classmethod
-    def _name_is_identifier(cls, value: str) -> str:
-        if value.lower().startswith("_lakehouse"):
-            raise ValueError(f"column name {value!r}: names starting with _lakehouse are reserved")
+    def _name_is_identifier(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if reserved_column_name(value):
+            raise ValueError(
+                f"column name {value!r} is reserved: the lake adds `batch` and `_lh_*` columns (and "
+                "`_lakehouse*` is the loader's); rename it in the contract and keep the file's name in "
+                "`header:`"
+            )
         return _identifier(value, "column name")
 
     @field_validator("type", mode="before")
@@ -220,6 +240,12 @@ class Table(BaseModel):
         duplicates = {n.lower() for n in names if [m.lower() for m in names].count(n.lower()) > 1}
         if duplicates:
             raise ValueError(f"table {self.name} declares column(s) twice: {sorted(duplicates)}")
+        for column in self.columns:
+            if column.renamed_from is not None and column.renamed_from.lower() in {n.lower() for n in names}:
+                raise ValueError(
+                    f"table {self.name}: column {column.name} is renamed_from {column.renamed_from!r}, "
+                    "which is still a column of the table"
+                )
         for key in self.primary_key:
             if key not in names:
                 raise ValueError(f"table {self.name}: primary key column {key!r} is not a column")

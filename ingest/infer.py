@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.contract import Column, Contract, Dialect, SqlType, Table
+from ingest.contract import Column, Contract, Dialect, SqlType, Table, reserved_column_name
 from ingest.load.validate import BOOLEAN_FALSE, BOOLEAN_TRUE
 
 NULL_CANDIDATES = ("", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "nan", "\\N")
@@ -297,6 +297,8 @@ def _columns(header: list[str], stats: list[_ColumnStats], null_tokens: list[str
     columns, used = [], set()
     for position, (raw, column) in enumerate(zip(header, stats, strict=True)):
         name = identifier_from(raw, f"column_{position + 1}")
+        if reserved_column_name(name):  # `batch`, `_lh_*`: the lake's own columns
+            name = f"{name.strip('_')}_column"[:58]
         while name in used:
             name = f"{name}_{position + 1}"[:58]
         used.add(name)

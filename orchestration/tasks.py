@@ -61,9 +61,19 @@ def table_names(dataset: str) -> list[str]:
     return [table.name for table in contract_for(dataset).tables]
 
 
-def stage_table(dataset: str, source: str, table: str, database: str | None, run_id: str) -> dict[str, Any]:
-    """CSV -> a staged copy of one MySQL table, for the pipeline run `run_id` (published by `publish_load`)."""
-    options = LoadOptions(database=database or None, tables=[table], lock_timeout=600, run_id=run_id, publish=False)
+def stage_table(
+    dataset: str, source: str, table: str, database: str | None, run_id: str, allow_lossy: list[str] | None = None
+) -> dict[str, Any]:
+    """CSV -> a staged copy of one MySQL table, for the pipeline run `run_id` (published by `publish_load`).
+    `allow_lossy`: the contract changes this run may apply although they alter stored values."""
+    options = LoadOptions(
+        database=database or None,
+        tables=[table],
+        lock_timeout=600,
+        run_id=run_id,
+        publish=False,
+        allow_lossy=list(allow_lossy or []),
+    )
     with airflow_retry_policy():
         [report] = load_dataset(contract_for(dataset), Path(source), config.mysql_settings(), options)
     summary = {

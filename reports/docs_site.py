@@ -27,13 +27,13 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from ingest import lake as lakes
-from ingest.errors import LakehouseError
+from ingest.errors import DataError, LakehouseError
 from ingest.settings import REPO_ROOT, local_dir
 
 REQUIRED = ("index.html", "manifest.json", "catalog.json")
 
 
-class DocsError(LakehouseError):
+class DocsError(DataError):
     """The docs cannot be published or served; the message says what to do next."""
 
 

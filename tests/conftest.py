@@ -97,6 +97,24 @@ def database(mysql_settings: MySQLSettings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def binlog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MySQLSettings]:
+    """A private MariaDB with its binary log on (change data capture), started and stopped by the
+    project's own script."""
+    from tests.gcs_emulator import free_port
+
+    state = tmp_path_factory.mktemp("binlog")
+    url = f"mysql://root@127.0.0.1:{free_port()}"
+    env = {**os.environ, "LAKEHOUSE_LOCAL_DIR": str(state), "LAKEHOUSE_MYSQL_URL": url}
+    script = str(REPO_ROOT / "scripts" / "mysql-local.sh")
+    started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=180)
+    assert started.returncode == 0, started.stdout + started.stderr + (state / "mysql" / "mysqld.log").read_text()
+    try:
+        yield MySQLSettings.from_url(url)
+    finally:
+        subprocess.run([script, "stop"], env=env, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
 def tpch_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """TPC-H scale 0.01 as CSV, generated once per test session through the project's own CLI."""
     out = tmp_path_factory.mktemp("tpch")

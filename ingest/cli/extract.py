@@ -15,7 +15,7 @@ from ingest.cli.common import fail, mysql_settings, out, resolve_contract
 from ingest.cli.display import progress_bars, size
 from ingest.contract import ContractError
 from ingest.errors import LakehouseError
-from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_dataset
+from ingest.extract import ExtractOptions, TableFailures, TableResult, extract_dataset
 from ingest.lake import default_lake_uri
 
 
@@ -153,10 +153,27 @@ def extract(
             results = extract_dataset(contract, mysql_settings(), lake_uri, options, _Bars(bars))
     except ContractError as exc:
         fail(str(exc), 2)
-    except ExtractFailed as exc:
+    except TableFailures as exc:
         if exc.results:
             print_summary(lake_uri, exc.results)
         fail(str(exc))
     except LakehouseError as exc:
         fail(str(exc))
     print_summary(lake_uri, results)
+
+
+def duckdb_sql_command(
+    dataset: Annotated[str, typer.Option(help="The dataset (its folder under raw/).")],
+    table: Annotated[str, typer.Option(help="The table.")],
+    lake: Annotated[
+        str | None,
+        typer.Option(help="file:///folder or gs://BUCKET/PREFIX (default: LAKEHOUSE_LAKE_URI, else .local/lake)."),
+    ] = None,
+) -> None:
+    """Print DuckDB SQL that reads a lake table's current rows and columns (read_current's rule)."""
+    from ingest.extract.batches import duckdb_sql
+
+    try:
+        print(duckdb_sql(lake or default_lake_uri(), dataset, table), end="")
+    except LakehouseError as exc:
+        fail(str(exc))

@@ -12,7 +12,7 @@ from rich.table import Table as RichTable
 from ingest.cli import display
 from ingest.cli.common import console, fail, mysql_settings, out, resolve_contract
 from ingest.cli.display import progress_bars
-from ingest.cli.extract import extract
+from ingest.cli.extract import duckdb_sql_command, extract
 from ingest.contract import ContractError
 from ingest.errors import LakehouseError
 from ingest.examples import EXAMPLES, write_example
@@ -92,7 +92,21 @@ def load(
     source: Annotated[Path, typer.Option(help="Folder holding the CSV files.")] = Path(".local/tpch"),
     database: Annotated[str | None, typer.Option(help="Target database (default: the dataset's name).")] = None,
     tables: Annotated[str | None, typer.Option(help="Only these tables, comma-separated.")] = None,
-    max_bad_rows: Annotated[int, typer.Option(help="Bad rows tolerated per file; past it the load fails.")] = 0,
+    max_bad_rows: Annotated[
+        int,
+        typer.Option(
+            help="Bad rows tolerated per file; past it the load fails. A replace table that rejects rows keeps "
+            "the stored version of every key its files lack."
+        ),
+    ] = 0,
+    allow_lossy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-lossy",
+            help="Apply a contract change that alters or drops stored values: TABLE.COLUMN, or TABLE for every "
+            "change of the table (a changed primary key included). Repeatable; recorded in the audit.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Reload files already loaded (same sha256).")] = False,
     lock_timeout: Annotated[int, typer.Option(help="Seconds to wait for another load of the same database.")] = 0,
     quarantine: Annotated[
@@ -116,6 +130,7 @@ def load(
         tables=[t.strip() for t in tables.split(",")] if tables else None,
         lock_timeout=lock_timeout,
         quarantine_root=quarantine,
+        allow_lossy=allow_lossy or [],
     )
     bars = progress_bars("bytes", progress)
     try:
@@ -198,6 +213,14 @@ def print_summary(database: str, reports: list[TableReport]) -> None:
     )
     display.print_summary(f"load into MySQL database {database}", headers, rows, left=("table", "status"))
     for report in reports:
+        for change in report.changes:
+            colour = "yellow" if change.lossy else "cyan"
+            out.print(f"[{colour}]{'lossy change' if change.lossy else 'schema change'}:[/] {change.describe()}")
+        if report.rows_kept:
+            out.print(
+                f"[yellow]{report.name}: kept the stored version of {report.rows_kept:,} key(s) its files lack[/] "
+                "(rows were quarantined; a clean load removes keys really deleted)"
+            )
         for file in report.files:
             if file.quarantine:
                 out.print(f"[yellow]{file.rows_rejected} rejected row(s) of {file.path.name}:[/] {file.quarantine}")
@@ -212,3 +235,4 @@ def main() -> None:
 
 
 app.command("extract")(extract)
+app.command("duckdb-sql")(duckdb_sql_command)

@@ -8,12 +8,22 @@ manifests), `mysql_arrow` (MySQL rows as Arrow), `audit` (the extract's audit ta
 """
 
 from ingest.extract.batches import committed_batches, current_keys, read_current
-from ingest.extract.runner import ExtractError, ExtractFailed, ExtractOptions, TableResult, extract_dataset
+from ingest.extract.runner import (
+    ExtractError,
+    ExtractFailed,
+    ExtractInterrupted,
+    ExtractOptions,
+    TableFailures,
+    TableResult,
+    extract_dataset,
+)
 
 __all__ = [
     "ExtractError",
     "ExtractFailed",
+    "ExtractInterrupted",
     "ExtractOptions",
+    "TableFailures",
     "TableResult",
     "committed_batches",
     "current_keys",

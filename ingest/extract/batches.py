@@ -70,6 +70,7 @@ class ColumnEntry(BaseModel):
     type: str  # the contract's SQL type, e.g. DECIMAL(15,2)
     arrow: str  # the Parquet file's Arrow type, e.g. decimal128(15, 2)
     nullable: bool
+    renamed_from: str | None = None  # the column's earlier name (the contract's rename), for lineage
 
 
 class Watermark(BaseModel):
@@ -337,6 +338,45 @@ def _at_least(maximum: object, value: object) -> bool:
         return bool(maximum >= value)  # type: ignore[operator]
     except TypeError:  # values that do not compare: read the group
         return True
+
+
+def current_columns(lake: Lake | str, dataset: str, table: str) -> list[str]:
+    """The table's columns now: those of its newest committed batch's manifest. Every reader
+    (`read_current`, dbt's `committed_rows`, `duckdb_sql`) returns exactly these."""
+    return [c.name for c in _require(_open(lake), dataset, table)[-1].manifest.columns]
+
+
+def duckdb_recipe(folder: str, columns: list[str], key: list[str]) -> str:
+    """DuckDB SQL that reads a table's folder by `read_current`'s rule, returning `columns`."""
+    listed = ", ".join(f'"{c}"' for c in columns)
+    files = f"read_parquet('{folder}/*/*.parquet', hive_partitioning = true, union_by_name = true)"
+    manifests = f"select batch, mode from read_json('{folder}/*/manifest.json', hive_partitioning = true)"
+    latest_full = "(select max(batch) from manifests where mode = 'full')"
+    if not key:
+        return (
+            f"with manifests as (\n    {manifests}\n)\nselect {listed}\nfrom {files} as rows\n"
+            f"where rows.batch = {latest_full} and not coalesce(_lh_deleted, false)\n"
+        )
+    partition = ", ".join(f'"{k}"' for k in key)
+    return (
+        f"with manifests as (\n    {manifests}\n), versions as (\n"
+        f"    select rows.*, row_number() over (\n"
+        f"        partition by {partition} order by rows.batch desc, coalesce(_lh_deleted, false)\n"
+        f"    ) as _lh_rank\n"
+        f"    from {files} as rows\n"
+        f"    where rows.batch in (select batch from manifests)\n"
+        f"      and rows.batch >= {latest_full}\n"
+        f")\n"
+        f"select {listed}\nfrom versions where _lh_rank = 1 and not coalesce(_lh_deleted, false)\n"
+    )
+
+
+def duckdb_sql(lake: Lake | str, dataset: str, table: str) -> str:
+    """The DuckDB recipe for one table of a lake, with its current columns and key."""
+    lake = _open(lake)
+    newest = _require(lake, dataset, table)[-1].manifest
+    folder = lakes.url(lake, table_prefix(dataset, table))
+    return duckdb_recipe(folder, [c.name for c in newest.columns], newest.primary_key)
 
 
 def latest_full_batch(batches: list[Batch]) -> Batch | None:

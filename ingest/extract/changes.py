@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -129,6 +130,8 @@ def _filler(kind: pa.DataType) -> pa.Scalar:
         return pa.scalar(False)
     if pa.types.is_date32(kind):
         return pa.scalar(0, pa.int32()).cast(kind)
+    if pa.types.is_decimal(kind):  # an int64 zero does not cast to a decimal of under 19 integer digits
+        return pa.scalar(Decimal(0), kind)
     return pa.scalar(0, pa.int64()).cast(kind)
 
 

@@ -31,7 +31,7 @@ import pymysql.converters
 import pymysql.cursors
 
 from ingest.contract import SqlType, Table
-from ingest.errors import TransientError
+from ingest.errors import DataError, TransientError
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import MySQLSettings
 
@@ -44,7 +44,11 @@ SQL_MODE = "SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '
 
 
 class ReadError(TransientError):
-    """MySQL returned something that does not fit the contract, or the reader failed."""
+    """The reader failed talking to MySQL (a dropped connection, a driver error): retried."""
+
+
+class ValueMismatch(DataError):
+    """MySQL returned a value that does not fit the contract, or the reader cannot read it exactly."""
 
 
 def arrow_type(sql_type: SqlType) -> pa.DataType:
@@ -102,7 +106,7 @@ def pick_reader(requested: str, table: Table, settings: MySQLSettings) -> str:
     if requested == "pymysql" or (requested == "auto" and blocker):
         return "pymysql"
     if requested == "connectorx" and blocker:
-        raise ReadError(f"table {table.name}: {blocker}; use --reader pymysql or auto")
+        raise ValueMismatch(f"table {table.name}: {blocker}; use --reader pymysql or auto")
     return "connectorx"
 
 
@@ -127,7 +131,8 @@ def select_sql(table: Table, database: str, where: str) -> str:
 def _check_nulls(batch: pa.RecordBatch, schema: pa.Schema, table: Table) -> None:
     for index, field in enumerate(schema):
         if not field.nullable and batch.column(index).null_count:
-            raise ReadError(f"table {table.name}: column {field.name} is NOT NULL in the contract but MySQL has NULLs")
+            message = f"table {table.name}: column {field.name} is NOT NULL in the contract but MySQL has NULLs"
+            raise ValueMismatch(message)
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema, table: Table) -> pa.RecordBatch:
@@ -139,7 +144,7 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema, table: Table) -> pa.Record
             try:
                 column = pc.cast(column, field.type, safe=True)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise ReadError(f"table {table.name}, column {field.name}: {exc}") from exc
+                raise ValueMismatch(f"table {table.name}, column {field.name}: {exc}") from exc
         arrays.append(column)
     result = pa.RecordBatch.from_arrays(arrays, schema=schema)
     _check_nulls(result, schema, table)
@@ -176,7 +181,7 @@ def read_connectorx(
         )
         for batch in reader:
             yield conform(batch, schema, table)
-    except ReadError:
+    except (ReadError, ValueMismatch):
         raise
     except BaseException as exc:  # connectorx raises RuntimeError and even pyo3 PanicException
         if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
@@ -212,7 +217,7 @@ def read_pymysql(
                 try:
                     arrays = [column_array(columns[i], field) for i, field in enumerate(schema)]
                 except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-                    raise ReadError(f"table {table.name}: a value does not fit the contract: {exc}") from exc
+                    raise ValueMismatch(f"table {table.name}: a value does not fit the contract: {exc}") from exc
                 batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
                 _check_nulls(batch, schema, table)
                 yield batch

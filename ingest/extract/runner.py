@@ -41,11 +41,19 @@ from pymysql.connections import Connection
 from ingest import failpoints
 from ingest import lake as lakes
 from ingest.contract import Contract, ContractError, SqlType, Table
-from ingest.errors import DataError
+from ingest.errors import DataError, TransientError
 from ingest.extract import audit, cdc, changes
 from ingest.extract import batches as lakebatches
 from ingest.extract.batches import DEFAULT_GRACE, MANIFEST, BinlogPosition, ColumnEntry, FileEntry, Manifest, Watermark
-from ingest.extract.mysql_arrow import READERS, Condition, ReadError, arrow_schema, pick_reader, read_batches
+from ingest.extract.mysql_arrow import (
+    READERS,
+    Condition,
+    ReadError,
+    ValueMismatch,
+    arrow_schema,
+    pick_reader,
+    read_batches,
+)
 from ingest.lake import Lake, LakeError
 from ingest.mysql import MySQLUnavailable, connect, quote_identifier
 from ingest.settings import MySQLSettings
@@ -75,14 +83,31 @@ class ExtractError(DataError):
     """An extract that cannot finish; nothing of it was committed."""
 
 
-class ExtractFailed(ExtractError):
-    """Some tables failed: their errors, and the results of those that succeeded."""
+class TableFailures(Exception):
+    """Some tables failed: their exceptions (each keeps its class), and the results of those that
+    succeeded. Raised as `ExtractFailed` (data: fix, then re-run) or `ExtractInterrupted` (a table
+    met a transient failure: the whole command may be retried)."""
 
-    def __init__(self, errors: dict[str, str], results: list[TableResult]) -> None:
-        self.errors = errors
+    def __init__(self, errors: dict[str, BaseException], results: list[TableResult]) -> None:
+        self.exceptions = errors
+        self.errors = {table: str(exc) for table, exc in errors.items()}
         self.results = results
-        lines = "; ".join(f"{table}: {message}" for table, message in errors.items())
+        lines = "; ".join(f"{table}: {message}" for table, message in self.errors.items())
         super().__init__(f"{len(errors)} table(s) failed, nothing of them was committed: {lines}")
+
+    @staticmethod
+    def of(errors: dict[str, BaseException], results: list[TableResult]) -> TableFailures:
+        """The transient branch when any table's failure is transient, else the data branch."""
+        transient = any(isinstance(exc, TransientError) for exc in errors.values())
+        return (ExtractInterrupted if transient else ExtractFailed)(errors, results)
+
+
+class ExtractFailed(TableFailures, ExtractError):
+    """Tables failed for reasons a retry cannot fix."""
+
+
+class ExtractInterrupted(TableFailures, TransientError):
+    """At least one table failed on a service (MySQL, the lake's server): retried."""
 
 
 @dataclass
@@ -190,6 +215,35 @@ def check_source(conn: Connection, database: str, table: Table) -> None:  # type
                 f"MySQL column {database}.{table.name}.{column.name} is {column_type}, "
                 f"but the contract says {column.type}; fix the contract or reload the table"
             )
+    _check_key(conn, database, table)
+
+
+def _check_key(conn: Connection, database: str, table: Table) -> None:  # type: ignore[type-arg]
+    """The contract's primary key is MySQL's primary key, or a unique key of the same columns:
+    readers keep one row per key, so a key the rows may repeat would hide rows."""
+    if not table.primary_key:
+        return
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT index_name, column_name, nullable FROM information_schema.statistics "
+            "WHERE table_schema = %s AND table_name = %s AND non_unique = 0 ORDER BY index_name, seq_in_index",
+            (database, table.name),
+        )
+        unique: dict[str, list[str]] = {}
+        nullable: set[str] = set()
+        for index, column, can_be_null in cursor.fetchall():
+            unique.setdefault(str(index), []).append(str(column))
+            if can_be_null == "YES":
+                nullable.add(str(index))
+    wanted = set(table.primary_key)
+    if any(set(columns) == wanted and index not in nullable for index, columns in unique.items()):
+        return
+    held = ", ".join(unique.get("PRIMARY", [])) or "none"
+    raise ExtractError(
+        f"the contract's primary key of {database}.{table.name} ({', '.join(table.primary_key)}) is not MySQL's "
+        f"primary key ({held}) nor a unique key of the same columns, so rows may repeat it; fix the contract's "
+        "primary_key (or load the table under it)"
+    )
 
 
 def _lock(conn: Connection, lake: Lake, dataset: str, table: str) -> None:  # type: ignore[type-arg]
@@ -428,7 +482,9 @@ def _manifest(
         compression=f"{job.options.compression}(level {job.options.compression_level})",
         files=written.files,
         columns=[
-            ColumnEntry(name=c.name, type=str(c.type), arrow=str(f.type), nullable=c.nullable)
+            ColumnEntry(
+                name=c.name, type=str(c.type), arrow=str(f.type), nullable=c.nullable, renamed_from=c.renamed_from
+            )
             for c, f in zip(table.columns, schema, strict=True)
         ],
         watermark=watermark,
@@ -596,7 +652,15 @@ def checkpoint(step: str) -> None:
 # -- the whole dataset -------------------------------------------------------------------
 
 # Failures that are one table's and say what to do; anything else is reported with its type.
-EXPECTED = (ExtractError, ReadError, LakeError, MySQLUnavailable, ContractError, OSError, cdc.CdcUnavailable)
+EXPECTED = (
+    ExtractError,
+    ReadError,
+    ValueMismatch,
+    LakeError,
+    MySQLUnavailable,
+    ContractError,
+    cdc.CdcUnavailable,
+)
 
 
 def _selected(contract: Contract, names: list[str] | None) -> list[Table]:
@@ -618,6 +682,12 @@ def _validate(options: ExtractOptions) -> None:
             raise ExtractError(f"{name.replace('_seconds', '').replace('_', '-')} cannot be negative")
 
 
+def _caused(error: Exception, cause: BaseException) -> Exception:
+    """A table's failure in the project's terms, its original exception (and traceback) kept."""
+    error.__cause__ = cause
+    return error
+
+
 def extract_dataset(
     contract: Contract,
     settings: MySQLSettings,
@@ -628,7 +698,8 @@ def extract_dataset(
     """Extract the contract's tables into the lake (default: `lake.default_lake_uri()`).
 
     Raises ContractError (unknown table), LakeError (lake unusable), MySQLUnavailable, ExtractError;
-    ExtractFailed when some tables failed (the others are committed and listed in it).
+    ExtractFailed (or ExtractInterrupted, when a failure was transient) when some tables failed; the
+    others are committed and listed in it.
     """
     options = options or ExtractOptions()
     _validate(options)
@@ -642,19 +713,21 @@ def extract_dataset(
         conn.close()
     job = _Job(contract, settings, lake.uri, options, uuid.uuid4().hex, progress or _no_progress)
     results: dict[str, TableResult] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, BaseException] = {}
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="extract") as pool:
         futures = {table.name: pool.submit(extract_table, job, table) for table in tables}
         for name, future in futures.items():
             try:
                 results[name] = future.result()
             except EXPECTED as exc:
-                errors[name] = str(exc)
+                errors[name] = exc
+            except (pymysql.err.OperationalError, pymysql.err.InterfaceError) as exc:
+                errors[name] = _caused(MySQLUnavailable(f"MySQL connection failed: {exc}"), exc)  # lost, refused
             except pymysql.err.MySQLError as exc:
-                errors[name] = f"MySQL error {exc}"
+                errors[name] = _caused(ExtractError(f"MySQL error {exc}"), exc)
             except Exception as exc:  # noqa: BLE001  (one table's bug must not hide the others' results)
-                errors[name] = f"{type(exc).__name__}: {exc}"
+                errors[name] = _caused(ExtractError(f"{type(exc).__name__}: {exc}"), exc)
     ordered = [results[t.name] for t in tables if t.name in results]
     if errors:
-        raise ExtractFailed(errors, ordered)
+        raise TableFailures.of(errors, ordered)
     return ordered

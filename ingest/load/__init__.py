@@ -11,11 +11,11 @@ from ingest.load.loader import (
     LoadLocked,
     LoadOptions,
     TableReport,
-    TooManyBadRows,
     load_dataset,
     publish_run,
 )
 from ingest.load.quarantine import Rejected, read_quarantine
+from ingest.load.stream import TooManyBadRows
 
 __all__ = [
     "FileReport",

@@ -1,11 +1,14 @@
 """The audit tables: one row per file load (`file_loads`), one per load run (`load_runs`), and
 every table a run creates (`load_objects`), so that a later run removes only the loader's own
-leftovers and can tell whether a killed run had published."""
+leftovers and can tell whether a killed run had published; the contract each table was loaded
+under (`table_contracts`) and every change a load applied to a stored table (`schema_changes`)."""
 
 from __future__ import annotations
 
 from pymysql.connections import Connection
+from pymysql.cursors import DictCursor
 
+from ingest.load.schema_change import Change
 from ingest.mysql import quote_identifier
 from ingest.settings import audit_database
 
@@ -71,6 +74,26 @@ CREATE TABLE IF NOT EXISTS {db}.table_contracts (
 """
 
 
+SCHEMA_CHANGES_DDL = """
+CREATE TABLE IF NOT EXISTS {db}.schema_changes (
+  change_id       BIGINT AUTO_INCREMENT PRIMARY KEY,
+  run_id          CHAR(32)     NOT NULL COMMENT 'the load run that applied it (published with it, or not at all)',
+  database_name   VARCHAR(64)  NOT NULL,
+  table_name      VARCHAR(64)  NOT NULL,
+  kind            VARCHAR(16)  NOT NULL COMMENT 'see ingest.load.schema_change.Change',
+  column_name     VARCHAR(64)  NULL,
+  source_column   VARCHAR(64)  NULL COMMENT 'the stored column it took its values from',
+  old_definition  VARCHAR(255) NULL,
+  new_definition  VARCHAR(255) NULL,
+  lossy           BOOLEAN      NOT NULL COMMENT 'applied only because --allow-lossy said so',
+  values_affected BIGINT       NULL COMMENT 'stored values a lossy change altered or dropped',
+  description     TEXT         NOT NULL,
+  recorded_at     DATETIME(6)  NOT NULL,
+  KEY by_table (database_name, table_name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+"""
+
+
 def audit_table() -> str:
     return f"{quote_identifier(audit_database())}.file_loads"
 
@@ -83,6 +106,7 @@ def ensure_audit(conn: Connection) -> None:  # type: ignore[type-arg]
         cursor.execute(LOAD_RUNS_DDL.format(db=db))
         cursor.execute(LOAD_OBJECTS_DDL.format(db=db))
         cursor.execute(TABLE_CONTRACTS_DDL.format(db=db))
+        cursor.execute(SCHEMA_CHANGES_DDL.format(db=db))
 
 
 def _table(name: str) -> str:
@@ -282,3 +306,33 @@ def ever_loaded_checksums(conn: Connection, database: str, table: str) -> set[st
             (database, table),
         )
         return {r[0] for r in cursor.fetchall()}
+
+
+def record_schema_change(
+    conn: Connection,  # type: ignore[type-arg]
+    run_id: str,
+    database: str,
+    change: Change,
+    values_affected: int | None,
+) -> None:
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_table('schema_changes')} (run_id, database_name, table_name, kind, column_name, "
+            "source_column, old_definition, new_definition, lossy, values_affected, description, recorded_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(6))",
+            (run_id, database, change.table, change.kind, change.column, change.source, change.old, change.new,
+             change.lossy, values_affected, change.describe()),
+        )  # fmt: skip
+
+
+def schema_changes(conn: Connection, database: str, table: str) -> list[dict[str, object]]:  # type: ignore[type-arg]
+    """The changes published loads applied to a table, oldest first."""
+    with conn.cursor(DictCursor) as cursor:
+        cursor.execute(
+            f"SELECT c.kind, c.column_name, c.source_column, c.old_definition, c.new_definition, c.lossy, "
+            f"c.values_affected, c.description FROM {_table('schema_changes')} AS c "
+            f"JOIN {_table('load_runs')} AS r ON r.run_id = c.run_id AND r.database_name = c.database_name "
+            "WHERE c.database_name = %s AND c.table_name = %s AND r.status = 'succeeded' ORDER BY c.change_id",
+            (database, table),
+        )
+        return list(cursor.fetchall())

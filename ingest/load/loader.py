@@ -28,7 +28,16 @@ from ingest.load.keys import KeyIndex
 from ingest.load.mysql_load import Outcome, load_statement, run_load
 from ingest.load.publish import PublishError, checkpoint, drop_object, object_name, publish, recover, table_exists
 from ingest.load.quarantine import QuarantineFile
-from ingest.load.stream import FileStream, StreamError, TooManyBadRowsError
+from ingest.load.schema_change import (
+    Change,
+    LossyChange,
+    StoredTable,
+    compare,
+    refuse_lossy,
+    source_expression,
+    stored_table,
+)
+from ingest.load.stream import FileStream, StreamError, TooManyBadRows
 from ingest.mysql import LoadingConnection, connect, create_table_sql, exact_collation, quote_identifier, scalar
 from ingest.settings import MySQLSettings, audit_database, quarantine_dir
 
@@ -39,12 +48,8 @@ class LoadError(DataError):
     """A load that cannot finish; the target tables keep their previous contents."""
 
 
-class TooManyBadRows(LoadError):
-    pass
-
-
-class LoadLocked(LoadError, TransientError):
-    pass
+class LoadLocked(TransientError):
+    """Another load holds the database's lock; nothing was touched. Retried."""
 
 
 @dataclass
@@ -64,6 +69,8 @@ class TableReport:
     name: str
     mode: str
     files: list[FileReport] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)  # what the contract changed in the stored table
+    rows_kept: int = 0  # replace: stored rows kept since their key's new version may be a quarantined row
 
     @property
     def skipped(self) -> bool:
@@ -87,6 +94,7 @@ class LoadOptions:
     quarantine_root: Path | None = None
     run_id: str | None = None  # a run shared by several stage calls (the Airflow DAG's run)
     publish: bool = True  # False: stage only; `publish_run` publishes later
+    allow_lossy: list[str] = field(default_factory=list)  # TABLE or TABLE.COLUMN (ingest.load.schema_change)
 
 
 def run_key(name: str) -> str:
@@ -126,6 +134,8 @@ class DatasetLoader:
         self.created: list[str] = []  # tables this process created, dropped again if it fails
         self.file_loads: list[int] = []  # audit rows of the files this process loads
         self.keys: KeyIndex | None = None  # the keys sent so far for the table being staged
+        self.stored: dict[str, StoredTable | None] = {}  # the published tables' definitions
+        self.changes: dict[str, list[Change]] = {}
         self.earlier_files: list[tuple[int, np.ndarray]] = []
 
     # -- the whole run -------------------------------------------------------------------
@@ -135,6 +145,7 @@ class DatasetLoader:
             self._prepare()
             _lock(self.conn, self.database, self.options.lock_timeout)
             recover(self.conn, self.database, self.run_id)
+            self._compare_contracts(tables)  # refuses before anything is written
             audit.start_run(self.conn, self.run_id, self.database)
             plans = [(table, [inspect_file(p, table) for p in resolve_files(table, self.source)]) for table in tables]
             reports = [self._stage_table(table, infos) for table, infos in plans]
@@ -165,8 +176,18 @@ class DatasetLoader:
             cursor.execute(f"USE {quote_identifier(self.database)}")
             cursor.execute("SET SESSION max_error_count = 65535")
 
+    def _compare_contracts(self, tables: list[Table]) -> None:
+        """Classify how each contract table differs from the stored one; refuse a lossy change
+        that `--allow-lossy` does not name (ingest.load.schema_change)."""
+        allowed = set(self.options.allow_lossy)
+        for table in tables:
+            stored = stored_table(self.conn, self.database, table.name)
+            self.stored[table.name] = stored
+            self.changes[table.name] = compare(stored, table) if stored is not None else []
+        refuse_lossy([c for table in tables for c in self.changes[table.name]], allowed)
+
     def _abandon(self, exc: BaseException) -> None:
-        if isinstance(exc, LoadLocked):
+        if isinstance(exc, LoadLocked | LossyChange):
             return  # it touched nothing, and must not
         message = f"{type(exc).__name__}: {exc}"[:4000]
         try:
@@ -185,7 +206,7 @@ class DatasetLoader:
 
     # -- one table -----------------------------------------------------------------------
     def _stage_table(self, table: Table, infos: list[FileInfo]) -> TableReport:
-        report = TableReport(table.name, table.mode)
+        report = TableReport(table.name, table.mode, changes=self.changes.get(table.name, []))
         todo = self._files_to_load(table, infos)
         for info in infos:
             if info not in todo:
@@ -201,10 +222,75 @@ class DatasetLoader:
         for file_index, info in enumerate(todo):
             report.files.append(self._stage_file(table, work, info, file_index))
         if table.mode == "replace":
+            if report.total("rows_rejected") and table.primary_key:
+                report.rows_kept = self._keep_absent_keys(table, work)
+            self._record_changes(table, work)
             audit.record_object(self.conn, self.run_id, self.database, table.name, work, "ready")
         else:
             self._merge(table, index, work)
         return report
+
+    def _carried_columns(self, table: Table) -> tuple[str, str]:
+        """(target list, select list): the contract's columns and the stored columns they take
+        their values from (renames followed); a new column is left to its default, NULL."""
+        stored = self.stored.get(table.name)
+        pairs = [(c, source_expression(c, stored, table)) for c in table.columns]
+        carried = [(quote_identifier(c.name), source) for c, source in pairs if source is not None]
+        return ", ".join(t for t, _ in carried), ", ".join(s for _, s in carried)
+
+    def _keep_absent_keys(self, table: Table, work: str) -> int:
+        """A replace table that quarantined rows keeps the stored version of every key its files
+        lack: a rejected row may be any of them, and a key must not vanish (from MySQL, nor as a
+        tombstone from the lake) because its new version was bad. The next clean load removes the
+        keys really deleted."""
+        if not table_exists(self.conn, self.database, table.name):
+            return 0
+        stored = self.stored.get(table.name)
+        sources = {c.name: source_expression(c, stored, table) for c in table.columns}
+        if any(sources[k] is None for k in table.primary_key):
+            raise LoadError(
+                f"table {table.name}: rows were quarantined and the primary key has a new column, so the "
+                "stored versions of their keys cannot be kept; fix the rows, then load again"
+            )
+        targets, selected = self._carried_columns(table)
+        match = " AND ".join(f"w.{quote_identifier(k)} = s.{sources[k]}" for k in table.primary_key)
+        with self.conn.cursor() as cursor:
+            try:
+                kept = cursor.execute(
+                    f"INSERT INTO {quote_identifier(work)} ({targets}) SELECT {selected} FROM "
+                    f"{quote_identifier(table.name)} AS s WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM {quote_identifier(work)} AS w WHERE {match})"
+                )
+            except pymysql.err.MySQLError as exc:
+                message = f"table {table.name}: its stored rows do not fit the contract ({exc.args[-1]})"
+                raise LoadError(message) from exc
+        return int(kept)
+
+    def _record_changes(self, table: Table, built: str) -> None:
+        """Each change in the audit, with how many stored values a lossy one altered or dropped."""
+        for change in self.changes.get(table.name, []):
+            affected = self._values_affected(table, built, change) if change.lossy else None
+            audit.record_schema_change(self.conn, self.run_id, self.database, change, affected)
+
+    def _values_affected(self, table: Table, built: str, change: Change) -> int | None:
+        stored = quote_identifier(table.name)
+        with self.conn.cursor() as cursor:
+            if change.kind == "dropped" and change.source:
+                return int(scalar(cursor, f"SELECT COUNT({quote_identifier(change.source)}) FROM {stored}"))
+            if change.kind != "narrowed" or table.mode != "upsert" or not change.source or not change.column:
+                return None  # a replace table's values all come from its files, checked against the new types
+            sources = {c.name: source_expression(c, self.stored.get(table.name), table) for c in table.columns}
+            if any(sources[k] is None for k in table.primary_key):
+                return None
+            match = " AND ".join(f"b.{quote_identifier(k)} = s.{sources[k]}" for k in table.primary_key)
+            column, source = quote_identifier(change.column), quote_identifier(change.source)
+            return int(
+                scalar(
+                    cursor,
+                    f"SELECT COUNT(*) FROM {quote_identifier(built)} AS b JOIN {stored} AS s ON {match} "
+                    f"WHERE NOT (b.{column} <=> s.{source})",
+                )
+            )
 
     def _create(self, table: Table, name: str, role: str, *, base: str | None = None) -> str:
         audit.record_object(self.conn, self.run_id, self.database, table.name, name, role, base)
@@ -224,14 +310,19 @@ class DatasetLoader:
         updates = updates or [f"{columns.split(', ')[0]} = {columns.split(', ')[0]}"]
         with self.conn.cursor() as cursor:
             if table_exists(self.conn, self.database, table.name):
+                # The stored history under the contract's definition: renamed columns carried
+                # over, new ones NULL, lossy changes applied only when allowed (compared before).
+                targets, selected = self._carried_columns(table)
                 try:
                     current = quote_identifier(table.name)
-                    cursor.execute(f"INSERT INTO {quote_identifier(ready)} ({columns}) SELECT {columns} FROM {current}")
+                    into = f"INSERT INTO {quote_identifier(ready)} ({targets})"
+                    cursor.execute(f"{into} SELECT {selected} FROM {current}")
                 except pymysql.err.MySQLError as exc:
                     raise LoadError(
-                        f"table {table.name} in MySQL does not match the contract ({exc.args[-1]}); an upsert "
-                        "cannot merge into it: load it once with mode: replace, or migrate it"
+                        f"table {table.name}: its stored rows do not fit the contract ({exc.args[-1]}); nothing "
+                        "was changed. Fix the contract, or the stored rows, then load again"
                     ) from exc
+                self._record_changes(table, ready)
             cursor.execute(
                 f"INSERT INTO {quote_identifier(ready)} ({columns}) SELECT {columns} FROM {quote_identifier(work)} "
                 f"ON DUPLICATE KEY UPDATE {', '.join(updates)}"
@@ -307,9 +398,9 @@ class DatasetLoader:
                     continue
                 stream.check_budget()
                 self.conn.commit()
-            except TooManyBadRowsError as exc:
+            except TooManyBadRows:
                 self.conn.rollback()
-                raise TooManyBadRows(str(exc)) from exc
+                raise
             except StreamError as exc:
                 self.conn.rollback()
                 raise LoadError(str(exc)) from exc

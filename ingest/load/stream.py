@@ -34,8 +34,8 @@ class StreamError(DataError):
     """The file cannot be streamed as the contract says (the two parsers disagree, too many bad rows)."""
 
 
-class TooManyBadRowsError(StreamError):
-    pass
+class TooManyBadRows(StreamError):
+    """A file has more bad records than `--max-bad-rows` allows; nothing of the load is published."""
 
 
 @dataclass
@@ -259,7 +259,7 @@ class FileStream:
     def check_budget(self) -> None:
         if self.quarantine.count > self.max_bad_rows and self.quarantine.first is not None:
             first = self.quarantine.first
-            raise TooManyBadRowsError(
+            raise TooManyBadRows(
                 f"{self.info.path}: more than --max-bad-rows {self.max_bad_rows} bad row(s). "
                 f"First at line {first.line}: {first.reason}. The bad rows so far are in {self.quarantine.path}; "
                 "nothing was published and the tables keep their previous contents."

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -426,10 +427,11 @@ def test_make_airflow_ui_serves_the_pipeline_and_its_last_run_in_a_browser(
 def test_a_model_that_failed_in_the_build_is_retried_alone(
     green_run: Any, dagbag: Any, tpch_dir: Path, pipeline_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The build runs without the pseudonymisation key, so the two masked models fail in it and the
-    rest succeed; their own tasks retry them (a `dbt run` of that model, now with the key) and
-    nothing else is built again: every other task ends on its first try, the producer included."""
+    """Spark fails writing the two masked models in the build, and the rest succeed; their own
+    tasks retry them (a `dbt run` of that model, which Spark now writes) and nothing else is built
+    again: every other task ends on its first try, the producer included."""
     from airflow.sdk import get_current_context
+    from dbt.adapters.spark import session
 
     from orchestration import config
 
@@ -442,12 +444,27 @@ def test_a_model_that_failed_in_the_build_is_retried_alone(
         def __init__(self, password: str) -> None:
             self.password = password
 
+    in_the_build = threading.Event()
+
     def connection(conn_id: str) -> Any:
+        """Read as each dbt task renders its environment, just before it runs dbt."""
         if conn_id != config.PSEUDONYM_CONN_ID:
             return None
-        producer = get_current_context()["ti"].task_id.endswith("dbt_producer_watcher")
-        return Key("not-a-key" if producer else good_key)
+        if get_current_context()["ti"].task_id.endswith("dbt_producer_watcher"):
+            in_the_build.set()
+        else:
+            in_the_build.clear()
+        return Key(good_key)
 
+    masked_write = re.compile(r"\s*create\s+(or\s+replace\s+)?table\s+\S*\bdim_(customer|supplier)_masked\b", re.I)
+    spark_execute = session.Cursor.execute
+
+    def execute(cursor: Any, sql: str, *parameters: Any) -> None:
+        if in_the_build.is_set() and masked_write.match(sql):
+            raise RuntimeError("injected: the Spark executor writing this table was lost")
+        spark_execute(cursor, sql, *parameters)
+
+    monkeypatch.setattr(session.Cursor, "execute", execute)
     monkeypatch.setattr(config, "_connection", connection)
     dag = dagbag.get_dag("lakehouse_pipeline")
     run = dag.test(run_conf={"source": str(tpch_dir), "database": pipeline_database})

@@ -6,9 +6,7 @@ server without a usable binlog."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,25 +22,9 @@ from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_d
 from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings
-from tests.gcs_emulator import free_port
+from ingest.settings import MySQLSettings
 from tests.integration.test_extract import create_table
 from tests.integration.test_incremental import ACCOUNTS, TABLE, T, execute, in_lake, in_mysql, run_extract
-
-
-@pytest.fixture(scope="module")
-def binlog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MySQLSettings]:
-    """A private MariaDB with its binary log on, started (and stopped) by the project's script."""
-    state = tmp_path_factory.mktemp("binlog")
-    url = f"mysql://root@127.0.0.1:{free_port()}"
-    env = {**os.environ, "LAKEHOUSE_LOCAL_DIR": str(state), "LAKEHOUSE_MYSQL_URL": url}
-    script = str(REPO_ROOT / "scripts" / "mysql-local.sh")
-    started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=180)
-    assert started.returncode == 0, started.stdout + started.stderr + (state / "mysql" / "mysqld.log").read_text()
-    try:
-        yield MySQLSettings.from_url(url)
-    finally:
-        subprocess.run([script, "stop"], env=env, capture_output=True, timeout=120)
 
 
 @pytest.fixture()

@@ -121,15 +121,18 @@ def test_late_rows_a_row_at_the_watermark_and_a_delete_all_reach_the_lake(
     assert (again.status, again.rows, again.deleted) == ("unchanged", 0, 0)  # the window re-read, nothing new
     assert len(lakebatches.committed_batches(lake, "shop", "accounts")) == 2
 
-    # The README's DuckDB recipe applies the same rule.
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    recipe = readme.split("DuckDB:\n\n```sql\n", 1)[1].split("```", 1)[0]
-    folder = str(tmp_path / "lake" / "raw" / "shop" / "accounts")
-    recipe = recipe.replace("LAKE/raw/tpch/orders", folder).replace("o_orderkey", "id")
-    rows = duckdb.connect().execute(recipe + " order by id").fetchall()
+    # The README's DuckDB recipe applies the same rule (`lakehouse-ingest duckdb-sql` prints it).
+    rows = duckdb.connect().execute(lakebatches.duckdb_sql(lake, "shop", "accounts") + " order by id").fetchall()
     assert [dict(zip(("id", "balance", "note", "updated_at"), r, strict=True)) for r in rows] == in_mysql(
         mysql_settings, accounts
     )
+
+
+def test_the_readme_s_duckdb_recipe_is_the_one_the_project_renders(tpch_contract: Contract) -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("prints this for any table of your lake):\n\n```sql\n", 1)[1].split("```", 1)[0]
+    orders = tpch_contract.table("orders")
+    assert shown == lakebatches.duckdb_recipe("LAKE/raw/tpch/orders", [c.name for c in orders.columns], ["o_orderkey"])
 
 
 def test_a_table_with_no_committed_batch_is_an_error_not_an_empty_table(tmp_path: Path) -> None:

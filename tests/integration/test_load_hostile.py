@@ -17,7 +17,16 @@ import pytest
 import yaml
 
 from ingest.contract import ContractError, load_contract
-from ingest.load import LoadError, LoadLocked, LoadOptions, load_dataset, publish_run, read_quarantine
+from ingest.load import (
+    LoadError,
+    LoadLocked,
+    LoadOptions,
+    TooManyBadRows,
+    load_dataset,
+    publish_run,
+    read_quarantine,
+)
+from ingest.load.schema_change import LossyChange
 from ingest.mysql import InfileRefused, connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 
@@ -173,11 +182,10 @@ def test_two_upserts_publish_together_or_not_at_all(
     load_dataset(
         load_contract(contract_file(tmp_path, database, tables)), source, mysql_settings, LoadOptions(database=database)
     )
-    # The contract of b gained a column that b's table in MySQL lacks: b cannot be merged.
-    tables[1]["columns"].append({"name": "extra", "type": "INT"})
+    # a stages cleanly, b's file has a row its contract refuses: b cannot be published, so neither is.
     (source / "a.csv").write_bytes(b"id,name\n1,a2\n2,a3\n")
-    (source / "b.csv").write_bytes(b"id,name,extra\n1,b2,7\n")
-    with pytest.raises(LoadError, match="does not match the contract"):
+    (source / "b.csv").write_bytes(b"id,name\n1,b2\nX,b3\n")
+    with pytest.raises(TooManyBadRows, match="is not an integer"):
         load_dataset(
             load_contract(contract_file(tmp_path, database, tables)),
             source,
@@ -370,8 +378,10 @@ def test_skip_sees_a_copied_file_and_a_changed_contract(
     load(tmp_path, database, mysql_settings, [table])
     assert len(select(mysql, database)) == 2
     table["columns"][1]["type"] = "VARCHAR(3)"  # stricter rules: the same files are loaded again
-    with pytest.raises(LoadError, match="longer than VARCHAR"):
+    with pytest.raises(LossyChange, match="t.name"):  # narrowing the stored column is refused first
         load(tmp_path, database, mysql_settings, [table])
+    with pytest.raises(TooManyBadRows, match="longer than VARCHAR"):
+        load(tmp_path, database, mysql_settings, [table], allow_lossy=["t.name"])
 
 
 def test_a_failed_stage_task_leaves_its_siblings_files_staged_and_the_run_publishes_later(
@@ -380,7 +390,7 @@ def test_a_failed_stage_task_leaves_its_siblings_files_staged_and_the_run_publis
     tables = [simple_table("a", "upsert"), simple_table("b", "upsert")]
     write(tmp_path, {"a.csv": b"id,name\nX,bad\n", "b.csv": b"id,name\n1,b1\n"})
     load(tmp_path, database, mysql_settings, tables, tables=["b"], run_id="r", publish=False)
-    with pytest.raises(LoadError):
+    with pytest.raises(TooManyBadRows):
         load(tmp_path, database, mysql_settings, tables, tables=["a"], run_id="r", publish=False)
     write(tmp_path, {"a.csv": b"id,name\n1,a1\n"})  # fixed, and the task retried
     load(tmp_path, database, mysql_settings, tables, tables=["a"], run_id="r", publish=False)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from ingest.contract import Contract, ContractError, SqlType, contract_path, load_contract
 from tests.conftest import TPCH_ROWS
@@ -95,3 +98,20 @@ def test_missing_contracts_say_what_to_do(tmp_path: Path) -> None:
         contract_path("no_such_dataset")
     with pytest.raises(ValueError, match="safe identifier"):
         contract_path("../tpch")
+
+
+@given(
+    name=st.one_of(
+        st.sampled_from(["batch", "BATCH", "Batch"]),
+        st.from_regex(r"\A_(lh_|LH_|lakehouse)[a-z0-9_]{0,10}\Z"),
+    )
+)
+def test_the_lake_s_own_column_names_are_refused_in_a_contract(name: str) -> None:
+    table = {"name": "t", "files": "t.csv", "columns": [{"name": name, "type": "INT"}]}
+    with pytest.raises(ValidationError, match="is reserved: the lake adds `batch` and `_lh_\\*` columns"):
+        Contract.model_validate({"dataset": "d", "tables": [table]})
+
+
+def test_names_near_the_reserved_ones_are_ordinary() -> None:
+    columns = [{"name": n, "type": "INT"} for n in ("batch_id", "batches", "lh_deleted", "_l_h")]
+    Contract.model_validate({"dataset": "d", "tables": [{"name": "t", "files": "t.csv", "columns": columns}]})

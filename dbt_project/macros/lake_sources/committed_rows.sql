@@ -5,15 +5,20 @@
     committed incremental batches after it; per key the newest version (in one batch a row beats
     a tombstone); minus tombstones. `ingest.batches.read_current` applies the same rule.
     No committed full batch is an error, not an empty table.
+    The columns are the newest committed manifest's (`current_columns`): a column an older batch
+    still holds (dropped or renamed since) is not one of the table's.
   -#}
   {%- set relation = source(source_name, table_name) -%}
   {%- set manifests = manifests_relation(relation) -%}
   {%- set keys = unique_key if unique_key is not string else [unique_key] -%}
   {%- set missing = "no committed batch of " ~ relation ~ " in the lake: run the extract first" -%}
+  {%- set columns = current_columns(manifests) -%}
+  {#- Before any batch, or at parse time: every column (the query fails with `missing` anyway). -#}
+  {%- set listed = ("`" ~ columns | join("`, `") ~ "`, _lh_deleted, batch") if columns else "*" -%}
   {%- if not keys %}
   {#- No key: every extract of the table is a full snapshot (the extractor's rule), so its rows
       are the newest full batch's, duplicates included; there is no version to choose. -#}
-  select data.* from {{ relation }} as data
+  select {{ listed }} from {{ relation }} as data
   where
       data.batch = (
           select coalesce(max(case when mode = 'full' then batch end), raise_error('{{ missing }}'))
@@ -21,13 +26,13 @@
       )
       and not coalesce(data._lh_deleted, false)
   {%- else %}
-  select * from (
+  select {{ listed }} from (
       select
           data.*,
           row_number() over (
               partition by {% for key in keys %}`{{ key }}`{{ ", " if not loop.last }}{% endfor %}
               order by data.batch desc, coalesce(data._lh_deleted, false) asc
-          ) as _version_rank
+          ) as _lh_version_rank
       from {{ relation }} as data
       -- Scalar subqueries over the manifests (one row even when there is none), not joins: the
       -- optimizer may drop a join with an empty side, and with it the error.
@@ -38,6 +43,16 @@
           )
           and array_contains((select collect_set(batch) from {{ manifests }}), data.batch)
   ) as versions
-  where _version_rank = 1 and not coalesce(_lh_deleted, false)
+  where _lh_version_rank = 1 and not coalesce(_lh_deleted, false)
   {%- endif %}
+{% endmacro %}
+
+{% macro current_columns(manifests) %}
+  {#- The newest committed batch's columns, in order (none at parse time, or before any batch). -#}
+  {%- if not execute -%}{{ return([]) }}{%- endif -%}
+  {%- set found = run_query(
+      "select c.name from (select posexplode(columns) as (position, c) from " ~ manifests
+      ~ " where batch = (select max(batch) from " ~ manifests ~ ")) order by position"
+  ) -%}
+  {{ return(found.columns[0].values() | list if found else []) }}
 {% endmacro %}

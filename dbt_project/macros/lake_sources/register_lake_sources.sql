@@ -26,7 +26,8 @@
       {% do adapter.execute("drop table if exists " ~ manifests) %}
       {% do adapter.execute(
           "create table " ~ manifests
-          ~ " (mode string, committed_at string, rows bigint, deleted bigint, batch string)"
+          ~ " (mode string, committed_at string, rows bigint, deleted bigint, columns array<struct<name: string>>,"
+          ~ " batch string)"
           ~ " using json options (path '" ~ uri ~ "', pathGlobFilter 'manifest.json')"
       ) %}
       {% do adapter.execute("drop table if exists " ~ relation) %}
