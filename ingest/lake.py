@@ -65,7 +65,7 @@ def resolve_lake_uri(given: str | None) -> str:
     `file:///abs/path` (percent-encoded) or a plain path (relative paths are taken from the current
     folder; symlinks are kept as written). The result is `gs://bucket/prefix` or a percent-encoded
     `file:///abs/path`: the lake's identity in audit tables and assets. dbt applies the same rule
-    in `macros/lake.sql`, held to it by a test.
+    in `dbt_project/macros/lake/lake_root.sql`, held to it by a test.
     """
     return parse_lake(given or os.environ.get("LAKEHOUSE_LAKE_URI") or str(local_dir() / "lake")).uri
 

@@ -100,7 +100,7 @@ def database(mysql_settings: MySQLSettings) -> Iterator[str]:
 def binlog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MySQLSettings]:
     """A private MariaDB with its binary log on (change data capture), started and stopped by the
     project's own script."""
-    from tests.gcs_emulator import free_port
+    from tests.net import free_port
 
     state = tmp_path_factory.mktemp("binlog")
     url = f"mysql://root@127.0.0.1:{free_port()}"

@@ -18,11 +18,7 @@ from typing import Any
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.net import free_port
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 15.0) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,12 +16,6 @@ from .tpch_reference import report_select
 
 DBT = str(Path(sys.executable).parent / "dbt")
 MARTS = ["dim_customer", "dim_date", "dim_geography", "dim_part", "dim_supplier", "fct_order_lines", "fct_orders"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Pipeline:

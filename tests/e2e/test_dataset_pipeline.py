@@ -24,7 +24,7 @@ from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
 from orchestration.config import pipeline_dag_id
 from tests.conftest import table_count
-from tests.e2e.test_governance import chain_to_csv, dbt_urn, index
+from tests.datahub_records import chain_to_csv, dbt_urn, index
 
 DAG_ID = "lakehouse_pipeline__nycflights13"
 FLIGHTS = 30_000  # the first of the 336,776 flights: the suite's time (the demo runs them all)

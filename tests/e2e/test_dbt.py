@@ -12,7 +12,8 @@ import yaml
 
 from ingest.settings import REPO_ROOT
 from tests.conftest import TPCH_ROWS
-from tests.pipeline import MARTS, Pipeline, free_port
+from tests.net import free_port
+from tests.pipeline import MARTS, Pipeline
 from tests.tpch_reference import REPORTS, assert_reports_match, report_vars_differ
 
 

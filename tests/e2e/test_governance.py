@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from ingest.personal import looks_personal
 from ingest.settings import REPO_ROOT
 from orchestration.transform import models_of
 from tests.conftest import TPCH_ROWS
+from tests.datahub_records import chain_to_csv, dbt_urn, index, upstreams
 from tests.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow
@@ -46,29 +46,6 @@ class Governed:
     aspects: dict[str, dict[str, Any]]  # urn -> aspect name -> value (the last one written)
     lite_file: Path
     home: Path
-
-
-def _aspect_name(key: str) -> str:
-    """`com.linkedin.pegasus2avro.schema.SchemaMetadata` -> `schemaMetadata` (an MCE's key as an MCP's name)."""
-    name = key.rsplit(".", 1)[-1]
-    return name[0].lower() + name[1:]
-
-
-def index(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    aspects: dict[str, dict[str, Any]] = defaultdict(dict)
-    for record in records:
-        if "proposedSnapshot" in record:
-            body = next(iter(record["proposedSnapshot"].values()))
-            for aspect in body["aspects"]:
-                key, value = next(iter(aspect.items()))
-                aspects[body["urn"]][_aspect_name(key)] = value
-        else:
-            aspects[record["entityUrn"]][record["aspectName"]] = record["aspect"]["json"]
-    return aspects
-
-
-def dbt_urn(name: str, platform: str = "dbt") -> str:
-    return f"urn:li:dataset:(urn:li:dataPlatform:{platform},{name.lower()},PROD)"
 
 
 @pytest.fixture(scope="module")
@@ -157,25 +134,6 @@ def test_dbt_tests_are_assertions_with_their_results(governed: Governed) -> None
     }
     assert set(results) == ran
     assert set(results.values()) == {"SUCCESS"}
-
-
-def upstreams(aspects: dict[str, dict[str, Any]], urn: str) -> list[str]:
-    return [u["dataset"] for u in aspects.get(urn, {}).get("upstreamLineage", {}).get("upstreams", [])]
-
-
-def chain_to_csv(aspects: dict[str, dict[str, Any]], start: str) -> list[str] | None:
-    """The first upstream path from `start` to a CSV file dataset (breadth first), or None."""
-    paths = [[start]]
-    seen = {start}
-    while paths:
-        path = paths.pop(0)
-        if path[-1].startswith("urn:li:dataset:(urn:li:dataPlatform:file,") and path[-1].endswith(".csv,PROD)"):
-            return path
-        for upstream in upstreams(aspects, path[-1]):
-            if upstream not in seen:
-                seen.add(upstream)
-                paths.append([*path, upstream])
-    return None
 
 
 def test_every_report_traces_back_to_a_csv_file_through_mysql(governed: Governed) -> None:

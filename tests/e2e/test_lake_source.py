@@ -31,7 +31,8 @@ from ingest.extract.batches import DELETED
 from ingest.lake import parse_lake
 from orchestration.config import raw_asset
 from tests.conftest import TPCH_ROWS
-from tests.pipeline import Pipeline, free_port
+from tests.net import free_port
+from tests.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow
 

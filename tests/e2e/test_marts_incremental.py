@@ -18,7 +18,7 @@ from ingest.contract import Contract
 from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import MySQLSettings
-from tests.integration.test_extract import run_sql
+from tests.mysql_tables import run_sql
 from tests.pipeline import Pipeline
 
 MODELS = ["stg_tpch__orders", "stg_tpch__lineitem", "fct_order_lines", "fct_orders"]

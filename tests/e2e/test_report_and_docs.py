@@ -27,7 +27,8 @@ from ingest.settings import REPO_ROOT
 from reports.business import MARTS, upload_report
 from reports.docs_site import local_docs_dir, make_server, publish_docs
 from tests.gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401
-from tests.pipeline import Pipeline, free_port
+from tests.net import free_port
+from tests.pipeline import Pipeline
 from tests.tpch_reference import REPORTS
 
 # What a reader looks for on the page: one titled chart per business question.

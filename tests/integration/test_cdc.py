@@ -23,8 +23,8 @@ from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import MySQLSettings
-from tests.integration.test_extract import create_table
-from tests.integration.test_incremental import ACCOUNTS, TABLE, T, execute, in_lake, in_mysql, run_extract
+from tests.mysql_tables import create_table
+from tests.shop import ACCOUNTS, TABLE, T, execute, in_lake, in_mysql, run_extract
 
 
 @pytest.fixture()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from ingest.mysql import connect
 from ingest.settings import REPO_ROOT, MySQLSettings
+from tests.net import free_port
 
 CLI = [sys.executable, "-m", "ingest"]
 
@@ -37,12 +37,6 @@ def test_load_needs_exactly_one_contract() -> None:
     result = run("load", "--dataset", "nope")
     assert result.returncode == 2
     assert "no shipped contract for dataset 'nope'" in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_unreachable_mysql_says_how_to_get_one(tpch_dir: Path) -> None:

@@ -30,10 +30,12 @@ from ingest.contract import Contract, Table
 from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_dataset
 from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import connect, create_table_sql, quote_identifier
+from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 from tests.conftest import TPCH_ROWS
-from tests.gcs_emulator import Emulator, free_port, gcs_bucket, gcs_emulator  # noqa: F401
+from tests.gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401
+from tests.mysql_tables import create_table, run_sql
+from tests.net import free_port
 
 Conn = pymysql.connections.Connection  # type: ignore[type-arg]
 
@@ -110,29 +112,6 @@ def audit_rows(settings: MySQLSettings, lake: str, table: str) -> list[tuple[Any
 
 def local_files(root: Path) -> dict[str, int]:
     return {p.relative_to(root).as_posix(): p.stat().st_size for p in root.rglob("*") if p.is_file()}
-
-
-def create_table(settings: MySQLSettings, database: str, table: Table, rows: list[tuple[Any, ...]]) -> None:
-    conn = connect(settings)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")
-            cursor.execute(f"USE {quote_identifier(database)}")
-            cursor.execute(create_table_sql(table))
-            marks = ", ".join(["%s"] * len(table.columns))
-            cursor.executemany(f"INSERT INTO {quote_identifier(table.name)} VALUES ({marks})", rows)
-    finally:
-        conn.close()
-
-
-def run_sql(settings: MySQLSettings, database: str, *statements: str) -> None:
-    conn = connect(settings, database)
-    try:
-        with conn.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        conn.close()
 
 
 # -- exact round trips -------------------------------------------------------------------

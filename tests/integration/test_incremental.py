@@ -5,16 +5,11 @@ Real MariaDB, the real storage client; readers apply `batches.read_current`'s ru
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
@@ -23,67 +18,12 @@ from hypothesis import strategies as st
 
 from ingest import lake as lakes
 from ingest.contract import Contract
-from ingest.extract import ExtractOptions, TableResult, extract_dataset
 from ingest.extract import batches as lakebatches
 from ingest.mysql import connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 from tests.gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401
-from tests.integration.test_extract import create_table
-
-ACCOUNTS = Contract.model_validate(
-    {
-        "dataset": "shop",
-        "tables": [
-            {
-                "name": "accounts",
-                "files": "accounts.csv",
-                "primary_key": ["id"],
-                "cursor": "updated_at",
-                "columns": [
-                    {"name": "id", "type": "INT", "nullable": False},
-                    {"name": "balance", "type": "DECIMAL(12,2)", "nullable": False},
-                    {"name": "note", "type": "VARCHAR(40)"},
-                    {"name": "updated_at", "type": "DATETIME(6)", "nullable": False},
-                ],
-            }
-        ],
-    }
-)
-TABLE = ACCOUNTS.tables[0]
-T = dt.datetime(2024, 1, 2, 10, 0, 0)  # the watermark of the issue's example
-
-
-def incremental(settings: MySQLSettings, lake: str, database: str, **knobs: Any) -> TableResult:
-    options = ExtractOptions(database=database, mode="incremental", **knobs)
-    [result] = extract_dataset(ACCOUNTS, settings, lake, options)
-    return result
-
-
-def execute(settings: MySQLSettings, database: str, sql: str, *params: Any) -> None:
-    conn = connect(settings, database)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql, params)
-    finally:
-        conn.close()
-
-
-def in_mysql(settings: MySQLSettings, database: str) -> list[dict[str, Any]]:
-    conn = connect(settings, database)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT id, balance, note, updated_at FROM accounts ORDER BY id")
-            return [
-                {"id": i, "balance": b, "note": n, "updated_at": u.replace(tzinfo=dt.UTC)}
-                for i, b, n, u in cursor.fetchall()
-            ]
-    finally:
-        conn.close()
-
-
-def in_lake(lake: str) -> list[dict[str, Any]]:
-    rows = lakebatches.read_current(lake, "shop", "accounts").sort_by("id").to_pylist()
-    return [{**r, "updated_at": r["updated_at"].astimezone(dt.UTC)} for r in rows]
+from tests.mysql_tables import create_table
+from tests.shop import ACCOUNTS, TABLE, T, execute, in_lake, in_mysql, incremental, run_extract
 
 
 @pytest.fixture()
@@ -121,15 +61,15 @@ def test_late_rows_a_row_at_the_watermark_and_a_delete_all_reach_the_lake(
     assert (again.status, again.rows, again.deleted) == ("unchanged", 0, 0)  # the window re-read, nothing new
     assert len(lakebatches.committed_batches(lake, "shop", "accounts")) == 2
 
-    # The README's DuckDB recipe applies the same rule (`lakehouse-ingest duckdb-sql` prints it).
+    # The docs' DuckDB recipe (docs/extract.md) applies the same rule (`lakehouse-ingest duckdb-sql` prints it).
     rows = duckdb.connect().execute(lakebatches.duckdb_sql(lake, "shop", "accounts") + " order by id").fetchall()
     assert [dict(zip(("id", "balance", "note", "updated_at"), r, strict=True)) for r in rows] == in_mysql(
         mysql_settings, accounts
     )
 
 
-def test_the_readme_s_duckdb_recipe_is_the_one_the_project_renders(tpch_contract: Contract) -> None:
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_docs_duckdb_recipe_is_the_one_the_project_renders(tpch_contract: Contract) -> None:
+    readme = (REPO_ROOT / "docs" / "extract.md").read_text(encoding="utf-8")
     shown = readme.split("prints this for any table of your lake):\n\n```sql\n", 1)[1].split("```", 1)[0]
     orders = tpch_contract.table("orders")
     assert shown == lakebatches.duckdb_recipe("LAKE/raw/tpch/orders", [c.name for c in orders.columns], ["o_orderkey"])
@@ -196,32 +136,6 @@ def test_after_every_incremental_extract_the_lake_equals_mysql(
 # -- a kill at every step ----------------------------------------------------------------
 
 STEPS = ["locked", "file-written", "staged", "published", "audited", "retention"]
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return "?"
-
-
-def run_extract(contract: Path, database: str, lake: str, mode: str, stop_at: str | None = None) -> int:
-    """`python -m ingest extract` in a process of its own; with `stop_at`, SIGKILLed at that step."""
-    env = {**os.environ, "LAKEHOUSE_EXTRACT_STOP_AT": stop_at or ""}
-    command = [sys.executable, "-m", "ingest", "extract", "--contract", str(contract), "--database", database,
-               "--lake", lake, "--mode", mode, "--keep", "1", "--retention-grace", "0"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if stop_at is None:
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, out.decode()[-3000:] + err.decode()[-3000:]
-        return 0
-    deadline = time.monotonic() + 120
-    while _state(process.pid) != "T" and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert process.poll() is None, f"the extract ended before step {stop_at}: {process.communicate()}"
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
-    return int(process.returncode)
 
 
 def audit_statuses(settings: MySQLSettings, lake: str) -> list[str]:

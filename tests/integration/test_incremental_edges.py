@@ -19,7 +19,7 @@ from ingest.extract import ExtractOptions, TableResult, changes, extract_dataset
 from ingest.extract import batches as lakebatches
 from ingest.mysql import connect
 from ingest.settings import MySQLSettings
-from tests.integration.test_extract import create_table
+from tests.mysql_tables import create_table
 
 T = dt.datetime(2024, 1, 2, 10, 0, 0)
 

@@ -22,8 +22,8 @@ from ingest.load import LoadOptions, load_dataset
 from ingest.mysql import MySQLUnavailable, connect, quote_identifier
 from ingest.settings import REPO_ROOT, MySQLSettings
 from orchestration import config
-from tests.gcs_emulator import free_port
-from tests.integration.test_incremental import ACCOUNTS, T
+from tests.net import free_port
+from tests.shop import ACCOUNTS, T
 
 PASSWORD = "s3cret/pa?ss#word"
 

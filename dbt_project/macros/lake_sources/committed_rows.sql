@@ -3,7 +3,7 @@
     The rows a reader may see, resolved when the query runs (never at compile time, so a view
     never pins a batch that retention later removes): the latest committed full batch and the
     committed incremental batches after it; per key the newest version (in one batch a row beats
-    a tombstone); minus tombstones. `ingest.batches.read_current` applies the same rule.
+    a tombstone); minus tombstones. `ingest.extract.batches.read_current` applies the same rule.
     No committed full batch is an error, not an empty table.
     The columns are the newest committed manifest's (`current_columns`): a column an older batch
     still holds (dropped or renamed since) is not one of the table's.
