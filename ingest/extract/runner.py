@@ -93,7 +93,7 @@ class TableFailures(Exception):
         self.errors = {table: str(exc) for table, exc in errors.items()}
         self.results = results
         lines = "; ".join(f"{table}: {message}" for table, message in self.errors.items())
-        super().__init__(f"{len(errors)} table(s) failed, nothing of them was committed: {lines}")
+        super().__init__(f"{len(errors)} table(s) failed: {lines}")
 
     @staticmethod
     def of(errors: dict[str, BaseException], results: list[TableResult]) -> TableFailures:
@@ -627,8 +627,15 @@ def _commit_batch(
         audit.finish(conn, extract_id, status="failed", message=f"{type(exc).__name__}: {exc}"[:4000])
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    audit.finish(conn, extract_id, status="committed", source_rows=written.source_rows, rows_written=written.rows,
-                 bytes_written=manifest.bytes, files=len(written.files))  # fmt: skip
+    try:
+        audit.finish(conn, extract_id, status="committed", source_rows=written.source_rows,
+                     rows_written=written.rows, bytes_written=manifest.bytes, files=len(written.files))  # fmt: skip
+    except (pymysql.err.OperationalError, pymysql.err.InterfaceError) as exc:
+        # The batch is in the lake already; its audit row stays 'running' until the next extract of
+        # the table marks it interrupted. A retry commits a batch after it, as any next run would.
+        raise MySQLUnavailable(
+            f"batch {batch_id} is committed in the lake, but MySQL went away before its audit row was written: {exc}"
+        ) from exc
     checkpoint("audited")
     grace = timedelta(seconds=job.options.grace_seconds)
     result.removed = lakebatches.apply_retention(lake, dataset, table.name, job.options.keep, grace)
