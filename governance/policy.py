@@ -174,5 +174,5 @@ def enforce(manifest_path: Path, catalog_path: Path | None = None) -> None:
         lines = "\n".join(f"  - {v}" for v in violations)
         raise PolicyError(
             f"{len(violations)} governance policy violation(s) in {manifest_path}:\n{lines}\n"
-            "Fix the models' YAML (dbt_project/models/**/_*__models.yml), run `dbt parse`, and check again."
+            "Fix the models' YAML (dbt_project/models/**/*.yml), run `dbt parse`, and check again."
         )
