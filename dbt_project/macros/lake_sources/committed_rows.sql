@@ -12,7 +12,7 @@
   {%- set manifests = manifests_relation(relation) -%}
   {%- set keys = unique_key if unique_key is not string else [unique_key] -%}
   {%- set missing = "no committed batch of " ~ relation ~ " in the lake: run the extract first" -%}
-  {%- set columns = current_columns(manifests) -%}
+  {%- set columns = current_columns(relation.schema, relation.identifier ~ "__manifests") -%}
   {#- Before any batch, or at parse time: every column (the query fails with `missing` anyway). -#}
   {%- set listed = ("`" ~ columns | join("`, `") ~ "`, _lh_deleted, batch") if columns else "*" -%}
   {%- if not keys %}
@@ -47,9 +47,13 @@
   {%- endif %}
 {% endmacro %}
 
-{% macro current_columns(manifests) %}
-  {#- The newest committed batch's columns, in order (none at parse time, or before any batch). -#}
+{% macro current_columns(schema, identifier) %}
+  {#- The newest committed batch's columns, in order: none at parse time, or before the table's
+      first extract (its manifests table is not registered then; compiling every model, as
+      `dbt docs generate` does, must not fail on a dataset never extracted). -#}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}
+  {%- if adapter.get_relation(database=none, schema=schema, identifier=identifier) is none -%}{{ return([]) }}{%- endif -%}
+  {%- set manifests = schema ~ "." ~ identifier -%}
   {%- set found = run_query(
       "select c.name from (select posexplode(columns) as (position, c) from " ~ manifests
       ~ " where batch = (select max(batch) from " ~ manifests ~ ")) order by position"
