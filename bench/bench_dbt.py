@@ -42,10 +42,10 @@ from rich.table import Table as RichTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.contract import Contract, contract_path, load_contract
+from ingest.core.contract import Contract, contract_path, load_contract
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from ingest.extract import ExtractOptions, extract_dataset
 from ingest.load import LoadOptions, load_dataset
-from ingest.settings import REPO_ROOT, MySQLSettings
 from tests.tpch_reference import REPORTS, compare, reference_sql, report_select
 
 DBT = str(Path(sys.executable).parent / "dbt")

@@ -32,10 +32,10 @@ from rich.table import Table as RichTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.contract import Contract, contract_path, load_contract
+from ingest.core.contract import Contract, contract_path, load_contract
+from ingest.core.mysql import connect, quote_identifier, scalar
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import connect, quote_identifier, scalar
-from ingest.settings import REPO_ROOT, MySQLSettings
 
 CONTENDERS = ("ours", "ours-pymysql", "pandas", "connectorx")
 LABELS = {

@@ -43,12 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_extract import prepare  # this script's folder is on sys.path
 
-from ingest.contract import Contract, contract_path, load_contract
+from ingest.core.contract import Contract, contract_path, load_contract
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from ingest.extract import ExtractOptions, extract_dataset
 from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings
 
 console = Console(width=130)
 WORK = REPO_ROOT / ".local" / "bench" / "incremental"

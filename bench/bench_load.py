@@ -30,10 +30,10 @@ from rich.table import Table as RichTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.contract import Contract, Table, contract_path, load_contract
+from ingest.core.contract import Contract, Table, contract_path, load_contract
+from ingest.core.mysql import connect, create_table_sql, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import connect, create_table_sql, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings
 
 SAMPLE_ROWS = 100_000
 console = Console(width=120)

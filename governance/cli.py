@@ -13,9 +13,9 @@ from rich.table import Table as RichTable
 from governance.browse import lineage, load_into_lite
 from governance.emit import SINKS, GovernanceError, emit_metadata, metadata_path, save_run_results
 from governance.policy import check_manifest
-from ingest.errors import LakehouseError
-from ingest.lake import default_lake_uri
-from ingest.settings import local_dir
+from ingest.core.errors import LakehouseError
+from ingest.core.lake import default_lake_uri
+from ingest.core.settings import local_dir
 
 app = typer.Typer(
     help="Governance in DataHub: metadata, lineage from CSV file to report, and the policy check.",

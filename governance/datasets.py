@@ -26,7 +26,7 @@ from datahub.metadata.schema_classes import (
     TimeTypeClass,
 )
 
-from ingest.personal import looks_personal
+from ingest.core.personal import looks_personal
 
 ENV = "PROD"
 PII_TAG = "pii"

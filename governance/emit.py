@@ -38,11 +38,11 @@ from governance.datasets import INGEST_OWNER, PII_TAG, dataset_urn, ownership_mc
 from governance.lake_profiles import RawTable, committed_view, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
 from governance.lake_source import run_lake_source
 from governance.lineage import ingest_lineage_mcps, read_audit, source_tables
-from ingest import lake as lakes
-from ingest.contract import contract_path, load_contract, shipped_datasets
-from ingest.errors import DataError, TransientError
-from ingest.personal import looks_personal
-from ingest.settings import MySQLSettings, local_dir
+from ingest.core import lake as lakes
+from ingest.core.contract import contract_path, load_contract, shipped_datasets
+from ingest.core.errors import DataError, TransientError
+from ingest.core.personal import looks_personal
+from ingest.core.settings import MySQLSettings, local_dir
 
 log = logging.getLogger(__name__)
 

@@ -34,9 +34,9 @@ from datahub.metadata.schema_classes import (
 )
 
 from governance.datasets import Field, dataset_urn, ownership_mcp, schema_mcp
-from ingest import lake as lakes
+from ingest.core import lake as lakes
+from ingest.core.lake import Lake
 from ingest.extract.batches import BATCH_PREFIX, DELETED, Batch, current_batches, table_prefix
-from ingest.lake import Lake
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import DataError, TransientError
-from ingest.lake import Lake
+from ingest.core.errors import DataError, TransientError
+from ingest.core.lake import Lake
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = Path(__file__).parent / "recipes"

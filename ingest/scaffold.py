@@ -27,8 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from ingest.contract import Column, Contract, SqlType, Table
-from ingest.personal import NOT_PERSON_VALUES, SHARE, personal_words, value_kind
+from ingest.core.contract import Column, Contract, SqlType, Table
+from ingest.core.personal import NOT_PERSON_VALUES, SHARE, personal_words, value_kind
 
 PLACEHOLDER = "TODO:"
 ACCEPTED_VALUES_MAX = 10  # distinct values at most for an accepted_values test

@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest import lake as lakes
-from ingest.contract import shipped_datasets
-from ingest.settings import MySQLSettings, local_dir
+from ingest.core import lake as lakes
+from ingest.core.contract import shipped_datasets
+from ingest.core.settings import MySQLSettings, local_dir
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
@@ -97,7 +97,7 @@ def gcs_hmac_key() -> tuple[str, str] | None:
 
 
 def lake_uri(default: str | None = None) -> str:
-    """The lake, by the one rule every module and dbt apply (`ingest.lake.resolve_lake_uri`)."""
+    """The lake, by the one rule every module and dbt apply (`ingest.core.lake.resolve_lake_uri`)."""
     return lakes.resolve_lake_uri(os.environ.get("LAKEHOUSE_LAKE_URI") or default)
 
 

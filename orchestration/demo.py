@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from governance.collector import collecting, plugin_environment
-from ingest.settings import local_dir
+from ingest.core.settings import local_dir
 from orchestration import config, summary
 
 DONE = {"success", "skipped"}

@@ -7,8 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import MySQLSettings
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import MySQLSettings
 from orchestration.config import lake_uri, pipeline_dag_id
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from ingest.contract import Contract, contract_path, load_contract
-from ingest.errors import DataError, TransientError
+from ingest.core.contract import Contract, contract_path, load_contract
+from ingest.core.errors import DataError, TransientError
 from ingest.examples import EXAMPLES, write_example
 from ingest.extract import ExtractOptions, extract_dataset
 from ingest.load import LoadOptions, load_dataset, publish_run

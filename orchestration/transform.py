@@ -24,7 +24,7 @@ from airflow.sdk.bases.sensor import BaseSensorOperator
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from ingest.settings import REPO_ROOT, local_dir
+from ingest.core.settings import REPO_ROOT, local_dir
 
 log = logging.getLogger(__name__)
 

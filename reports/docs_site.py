@@ -5,7 +5,7 @@
 renders from a disk, a bucket or any web server. `publish` copies the site to `<lake>/docs/`
 (`gs://BUCKET/PREFIX/docs/` in production), the static page as `index.html` when it is there (else
 dbt's app, which fetches the two JSON files beside it), `index.html` last, each file replaced
-atomically on a local lake and uploaded with checksums on GCS (`ingest.lake.publish`).
+atomically on a local lake and uploaded with checksums on GCS (`ingest.core.lake.publish`).
 
     dbt docs generate --static
     python -m reports.docs_site publish [--target-path target] [--lake URI]
@@ -26,9 +26,9 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from ingest import lake as lakes
-from ingest.errors import DataError, LakehouseError
-from ingest.settings import REPO_ROOT, local_dir
+from ingest.core import lake as lakes
+from ingest.core.errors import DataError, LakehouseError
+from ingest.core.settings import REPO_ROOT, local_dir
 
 REQUIRED = ("index.html", "manifest.json", "catalog.json")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ingest.settings import local_dir
+from ingest.core.settings import local_dir
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -15,9 +15,9 @@ from typing import Any
 import pymysql
 import pytest
 
-from ingest.contract import Contract, load_contract
-from ingest.mysql import MySQLUnavailable, connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings
+from ingest.core.contract import Contract, load_contract
+from ingest.core.mysql import MySQLUnavailable, connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 
 from .pipeline import Pipeline
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.contract import Table
-from ingest.mysql import connect, create_table_sql, quote_identifier
-from ingest.settings import MySQLSettings
+from ingest.core.contract import Table
+from ingest.core.mysql import connect, create_table_sql, quote_identifier
+from ingest.core.settings import MySQLSettings
 
 
 def create_table(settings: MySQLSettings, database: str, table: Table, rows: list[tuple[Any, ...]]) -> None:

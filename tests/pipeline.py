@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from ingest.settings import REPO_ROOT
+from ingest.core.settings import REPO_ROOT
 
 from .tpch_reference import report_select
 

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ingest.contract import Contract
+from ingest.core.contract import Contract
+from ingest.core.mysql import connect
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from ingest.extract import ExtractOptions, TableResult, extract_dataset
 from ingest.extract import batches as lakebatches
-from ingest.mysql import connect
-from ingest.settings import REPO_ROOT, MySQLSettings
 
 ACCOUNTS = Contract.model_validate(
     {

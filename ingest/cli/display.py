@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ingest.cli.common import console, out
+from ingest.core.console import console, out
 
 
 def progress_bars(unit: Literal["bytes", "rows"], enabled: bool) -> Progress:

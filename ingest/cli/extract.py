@@ -11,12 +11,12 @@ import typer
 from rich.progress import Progress, TaskID
 
 from ingest.cli import display
-from ingest.cli.common import fail, mysql_settings, out, resolve_contract
 from ingest.cli.display import progress_bars, size
-from ingest.contract import ContractError
-from ingest.errors import LakehouseError
+from ingest.core.console import fail, mysql_settings, out, resolve_contract
+from ingest.core.contract import ContractError
+from ingest.core.errors import LakehouseError
+from ingest.core.lake import default_lake_uri
 from ingest.extract import ExtractOptions, TableFailures, TableResult, extract_dataset
-from ingest.lake import default_lake_uri
 
 
 class _Bars:

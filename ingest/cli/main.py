@@ -10,11 +10,11 @@ import typer
 from rich.table import Table as RichTable
 
 from ingest.cli import display
-from ingest.cli.common import console, fail, mysql_settings, out, resolve_contract
 from ingest.cli.display import progress_bars
 from ingest.cli.extract import duckdb_sql_command, extract
-from ingest.contract import ContractError
-from ingest.errors import LakehouseError
+from ingest.core.console import console, fail, mysql_settings, out, resolve_contract
+from ingest.core.contract import ContractError
+from ingest.core.errors import LakehouseError
 from ingest.examples import EXAMPLES, write_example
 from ingest.infer import infer_contract
 from ingest.load import LoadOptions, TableReport, load_dataset, read_quarantine

@@ -11,8 +11,8 @@ import hashlib
 
 from pymysql.connections import Connection
 
-from ingest.mysql import quote_identifier
-from ingest.settings import audit_database
+from ingest.core.mysql import quote_identifier
+from ingest.core.settings import audit_database
 
 EXTRACTS_DDL = """
 CREATE TABLE IF NOT EXISTS {db}.extracts (

@@ -40,9 +40,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ingest import failpoints
-from ingest import lake as lakes
-from ingest.lake import Lake, LakeError
+from ingest.core import failpoints
+from ingest.core import lake as lakes
+from ingest.core.lake import Lake, LakeError
 
 MANIFEST = "manifest.json"
 BATCH_PREFIX = "batch="

@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from pymysql.connections import Connection
 
-from ingest.contract import Table
-from ingest.errors import DataError
+from ingest.core.contract import Table
+from ingest.core.errors import DataError
+from ingest.core.settings import MySQLSettings
 from ingest.extract.batches import BinlogPosition
 from ingest.extract.mysql_arrow import arrow_schema, column_array
-from ingest.settings import MySQLSettings
 
 REQUIRED = {"log_bin": "1", "binlog_format": "ROW", "binlog_row_image": "FULL", "binlog_row_metadata": "FULL"}
 

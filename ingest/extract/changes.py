@@ -29,12 +29,12 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.contract import Table
+from ingest.core.contract import Table
+from ingest.core.lake import Lake
+from ingest.core.settings import MySQLSettings
 from ingest.extract import batches as lakebatches
 from ingest.extract.batches import DELETED
 from ingest.extract.mysql_arrow import Condition, arrow_schema, read_batches
-from ingest.lake import Lake
-from ingest.settings import MySQLSettings
 
 FETCH_KEYS = 1_000  # keys per `(k1, k2) IN (...)` query when fetching rows the lake lacks
 

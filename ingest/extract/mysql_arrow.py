@@ -30,10 +30,10 @@ import pymysql
 import pymysql.converters
 import pymysql.cursors
 
-from ingest.contract import SqlType, Table
-from ingest.errors import DataError, TransientError
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import MySQLSettings
+from ingest.core.contract import SqlType, Table
+from ingest.core.errors import DataError, TransientError
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import MySQLSettings
 
 READERS = ("auto", "connectorx", "pymysql")
 CONNECTORX_MAX_PRECISION = 28  # rust_decimal holds 28 significant digits

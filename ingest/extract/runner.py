@@ -38,10 +38,13 @@ import pyarrow.parquet as pq
 import pymysql
 from pymysql.connections import Connection
 
-from ingest import failpoints
-from ingest import lake as lakes
-from ingest.contract import Contract, ContractError, SqlType, Table
-from ingest.errors import DataError, TransientError
+from ingest.core import failpoints
+from ingest.core import lake as lakes
+from ingest.core.contract import Contract, ContractError, SqlType, Table
+from ingest.core.errors import DataError, TransientError
+from ingest.core.lake import Lake, LakeError
+from ingest.core.mysql import MySQLUnavailable, connect, quote_identifier
+from ingest.core.settings import MySQLSettings
 from ingest.extract import audit, cdc, changes
 from ingest.extract import batches as lakebatches
 from ingest.extract.batches import DEFAULT_GRACE, MANIFEST, BinlogPosition, ColumnEntry, FileEntry, Manifest, Watermark
@@ -54,9 +57,6 @@ from ingest.extract.mysql_arrow import (
     pick_reader,
     read_batches,
 )
-from ingest.lake import Lake, LakeError
-from ingest.mysql import MySQLUnavailable, connect, quote_identifier
-from ingest.settings import MySQLSettings
 
 Mode = Literal["full", "incremental", "cdc"]
 STOP_AT = "LAKEHOUSE_EXTRACT_STOP_AT"
@@ -650,7 +650,7 @@ def _commit_batch(
 
 
 def checkpoint(step: str) -> None:
-    """A named step of an extract (see `ingest.failpoints`): locked, file-written (after each data
+    """A named step of an extract (see `ingest.core.failpoints`): locked, file-written (after each data
     file), staged (manifest written, not published), published (before the audit), audited, and
     retention (a batch's manifest removed, its files not yet)."""
     failpoints.checkpoint(STOP_AT, step)

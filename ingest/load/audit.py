@@ -8,9 +8,9 @@ from __future__ import annotations
 from pymysql.connections import Connection
 from pymysql.cursors import DictCursor
 
+from ingest.core.mysql import quote_identifier
+from ingest.core.settings import audit_database
 from ingest.load.schema_change import Change
-from ingest.mysql import quote_identifier
-from ingest.settings import audit_database
 
 FILE_LOADS_DDL = """
 CREATE TABLE IF NOT EXISTS {db}.file_loads (

@@ -8,8 +8,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.contract import Column, Table
-from ingest.errors import DataError
+from ingest.core.contract import Column, Table
+from ingest.core.errors import DataError
 
 BOM = codecs.BOM_UTF8
 CHUNK = 1 << 20

@@ -20,8 +20,10 @@ import numpy as np
 import pymysql
 from rich.progress import Progress, TaskID
 
-from ingest.contract import Contract, Table
-from ingest.errors import DataError, TransientError
+from ingest.core.contract import Contract, Table
+from ingest.core.errors import DataError, TransientError
+from ingest.core.mysql import LoadingConnection, connect, create_table_sql, exact_collation, quote_identifier, scalar
+from ingest.core.settings import MySQLSettings, audit_database, quarantine_dir
 from ingest.load import audit
 from ingest.load.files import FileError, FileInfo, inspect_file
 from ingest.load.keys import KeyIndex
@@ -38,8 +40,6 @@ from ingest.load.schema_change import (
     stored_table,
 )
 from ingest.load.stream import FileStream, StreamError, TooManyBadRows
-from ingest.mysql import LoadingConnection, connect, create_table_sql, exact_collation, quote_identifier, scalar
-from ingest.settings import MySQLSettings, audit_database, quarantine_dir
 
 MAX_PASSES = 3  # a file is streamed again only if MySQL named rows to leave out (never seen so far)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import pymysql
 
-from ingest.contract import Column
-from ingest.mysql import LoadingConnection, quote_identifier
+from ingest.core.contract import Column
+from ingest.core.mysql import LoadingConnection, quote_identifier
 
 _RECORDS = re.compile(r"Records:\s*(\d+)\s+Deleted:\s*(\d+)\s+Skipped:\s*(\d+)\s+Warnings:\s*(\d+)")
 _ROW = re.compile(r"(?:at row|^Row) (\d+)")

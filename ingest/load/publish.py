@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from pymysql.connections import Connection
 
-from ingest import failpoints
-from ingest.errors import DataError
+from ingest.core import failpoints
+from ingest.core.errors import DataError
+from ingest.core.mysql import quote_identifier, scalar
 from ingest.load import audit
-from ingest.mysql import quote_identifier, scalar
 
 PREFIX = "_lh_"  # reserved: contract tables may not start with it
 
@@ -83,7 +83,7 @@ def recover(conn: Connection, database: str, current_run: str) -> list[str]:  # 
 
 
 def checkpoint(step: str) -> None:
-    """A named step of a load (see `ingest.failpoints`): staged, before-rename, after-rename."""
+    """A named step of a load (see `ingest.core.failpoints`): staged, before-rename, after-rename."""
     failpoints.checkpoint("LAKEHOUSE_LOAD_STOP_AT", step)
 
 

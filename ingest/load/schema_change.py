@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 from pymysql.connections import Connection
 
-from ingest.contract import INTEGER_RANGES, Column, SqlType, Table
-from ingest.errors import DataError
-from ingest.mysql import quote_identifier
+from ingest.core.contract import INTEGER_RANGES, Column, SqlType, Table
+from ingest.core.errors import DataError
+from ingest.core.mysql import quote_identifier
 
 _STORED_TYPE = re.compile(r"^(?P<base>[a-z]+)(?:\((?P<a>\d+)(?:,(?P<b>\d+))?\))?")
 _INTEGERS = list(INTEGER_RANGES)  # narrowest first

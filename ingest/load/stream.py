@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from ingest.contract import Table
-from ingest.errors import DataError
+from ingest.core.contract import Table
+from ingest.core.errors import DataError
 from ingest.load.files import FileInfo
 from ingest.load.keys import KeyIndex, key_form, key_text
 from ingest.load.quarantine import QuarantineFile

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ingest.contract import INTEGER_RANGES, Column, Dialect, SqlType
+from ingest.core.contract import INTEGER_RANGES, Column, Dialect, SqlType
 
 Checker = Callable[[str], Any]  # returns the value normalised for key comparison, or raises ValueError
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.contract import INTEGER_RANGES, Column, SqlType
+from ingest.core.contract import INTEGER_RANGES, Column, SqlType
 from ingest.load.validate import (
     BOOLEAN_FALSE,
     BOOLEAN_TRUE,

@@ -13,7 +13,7 @@ whose charts are embedded PNG images (no external URL, so it opens from a bucket
 The page goes to `<lake>/reports/business-report-<UTC timestamp>.html` and is copied to
 `<lake>/reports/latest.html`; each file is written under a temporary name and renamed, so a reader
 never sees half a page. For a `gs://` lake the page is written locally and uploaded (the
-manifest-last upload of `ingest.lake`, with checksums), `latest.html` last.
+manifest-last upload of `ingest.core.lake`, with checksums), `latest.html` last.
 
 Modules: `queries` (the questions in Spark SQL), `spark` (the session, the marts as views),
 `charts` (matplotlib), `page` (the HTML), `publish` (disk and bucket), `report` (`build_report`),

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from ingest.settings import REPO_ROOT
+from ingest.core.settings import REPO_ROOT
 
 PACKAGES = ("ingest", "reports")
 DATA = ("*.py", "*.yml")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ingest.lake import default_lake_uri, parse_lake
+from ingest.core.lake import default_lake_uri, parse_lake
 from reports.business.queries import show_restricted_setting
 from reports.business.report import build_report
 from reports.business.settings import ReportError

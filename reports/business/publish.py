@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest import lake as lakes
+from ingest.core import lake as lakes
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -33,7 +33,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 def upload_report(lake_uri: str, files: Sequence[Path], spark: SparkSession | None = None) -> None:
     """Copy local files to `<lake>/reports/` of a `gs://` lake, in order (latest.html last)."""
-    if importlib.util.find_spec("google.cloud.storage") is not None:  # the checksummed upload of ingest.lake
+    if importlib.util.find_spec("google.cloud.storage") is not None:  # the checksummed upload of ingest.core.lake
         lake = lakes.parse_lake(lake_uri)
         staging = lakes.staging_root(lake) / f"reports-{os.getpid()}-{time.time_ns()}"
         staging.mkdir(parents=True)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ingest.lake import parse_lake
-from ingest.settings import local_dir
+from ingest.core.lake import parse_lake
+from ingest.core.settings import local_dir
 from reports.business import spark as sparks
 from reports.business.charts import charts
 from reports.business.page import Report, render_html

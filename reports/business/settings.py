@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.errors import DataError
+from ingest.core.errors import DataError
 
 # The marts the page reads; dbt_project/models/exposures.yml declares the same list.
 MARTS = ("fct_order_lines", "fct_orders", "dim_customer", "dim_supplier")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ingest.lake import parse_lake, spark_location
+from ingest.core.lake import parse_lake, spark_location
 from reports.business.settings import MARTS, ReportError
 
 if TYPE_CHECKING:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ingest.contract import Contract
-from ingest.lake import parse_lake
-from ingest.settings import local_dir
+from ingest.core.contract import Contract
+from ingest.core.lake import parse_lake
+from ingest.core.settings import local_dir
 from reports.business.publish import upload_report, write_atomically
 from reports.business.settings import ReportError
 from reports.profile.page import ProfilePage, render_html

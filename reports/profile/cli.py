@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from ingest.cli.common import resolve_contract
-from ingest.errors import LakehouseError
-from ingest.lake import default_lake_uri, parse_lake
+from ingest.core.console import resolve_contract
+from ingest.core.errors import LakehouseError
+from ingest.core.lake import default_lake_uri, parse_lake
 from reports.profile.build import build_profile
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from ingest import lake as lakes
-from ingest.contract import Contract, Table
+from ingest.core import lake as lakes
+from ingest.core.contract import Contract, Table
 from ingest.extract.batches import BATCH_PREFIX, DELETED, current_batches
 
 if TYPE_CHECKING:

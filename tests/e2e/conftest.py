@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ingest.settings import REPO_ROOT
+from ingest.core.settings import REPO_ROOT
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.settings import REPO_ROOT
+from ingest.core.settings import REPO_ROOT
 from tests.pipeline import Pipeline
 
 VENV_BIN = Path(sys.executable).parent

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ingest.settings import REPO_ROOT
+from ingest.core.settings import REPO_ROOT
 
 RUN_TYPES = ["asset_triggered", "manual", "scheduled"]
 

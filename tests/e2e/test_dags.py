@@ -22,8 +22,8 @@ import duckdb
 import pymysql
 import pytest
 
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from orchestration.config import raw_asset
 from orchestration.transform import models_of
 from tests.conftest import TPCH_ROWS, table_count

@@ -18,10 +18,10 @@ import duckdb
 import pymysql
 import pytest
 
-from ingest.contract import shipped_datasets
+from ingest.core.contract import shipped_datasets
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from ingest.examples import write_example
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings
 from orchestration.config import pipeline_dag_id
 from tests.conftest import table_count
 from tests.datahub_records import chain_to_csv, dbt_urn, index

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from ingest.settings import REPO_ROOT
+from ingest.core.settings import REPO_ROOT
 from tests.conftest import TPCH_ROWS
 from tests.net import free_port
 from tests.pipeline import MARTS, Pipeline

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.contract import Contract
+from ingest.core.contract import Contract
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings
 
 RETRY_DAG = """
 import os

@@ -22,10 +22,10 @@ import pytest
 
 from governance.emit import merge_records
 from governance.policy import check_manifest_data
-from ingest.contract import contract_path, load_contract
+from ingest.core.contract import contract_path, load_contract
+from ingest.core.personal import looks_personal
+from ingest.core.settings import REPO_ROOT
 from ingest.extract.batches import DELETED
-from ingest.personal import looks_personal
-from ingest.settings import REPO_ROOT
 from orchestration.transform import models_of
 from tests.conftest import TPCH_ROWS
 from tests.datahub_records import chain_to_csv, dbt_urn, index, upstreams

@@ -26,9 +26,9 @@ from governance.emit import merge_aspects
 from governance.lake_profiles import committed_view, lake_urn, lakehouse_zone_mcps, raw_tables
 from governance.lake_source import LakeSourceError, governance_venv, recipe_for, run_lake_source
 from governance.urns import check, dataset_urns
-from ingest.contract import contract_path, load_contract
+from ingest.core.contract import contract_path, load_contract
+from ingest.core.lake import parse_lake
 from ingest.extract.batches import DELETED
-from ingest.lake import parse_lake
 from orchestration.config import raw_asset
 from tests.conftest import TPCH_ROWS
 from tests.net import free_port

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest import lake as lakes
-from ingest.settings import REPO_ROOT
+from ingest.core import lake as lakes
+from ingest.core.settings import REPO_ROOT
 
 DBT = str(Path(sys.executable).parent / "dbt")
 PART = st.text(alphabet=st.sampled_from(list("abcXYZ019 #%?&+=,;@!$()[]{}~-_.é")), min_size=1, max_size=8)

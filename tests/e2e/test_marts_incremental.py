@@ -14,10 +14,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest.contract import Contract
+from ingest.core.contract import Contract
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import MySQLSettings
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import MySQLSettings
 from tests.mysql_tables import run_sql
 from tests.pipeline import Pipeline
 

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest.settings import REPO_ROOT
+from ingest.core.settings import REPO_ROOT
 from reports.business import MARTS, upload_report
 from reports.docs_site import local_docs_dir, make_server, publish_docs
 from tests.gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from ingest.extract import ExtractOptions, extract_dataset
 from ingest.infer import infer_contract
 from ingest.load import LoadOptions, load_dataset
 from ingest.scaffold import scaffold
-from ingest.settings import REPO_ROOT, MySQLSettings
 
 BUILD_AND_COUNT = """
 import json, sys

@@ -10,10 +10,10 @@ import pymysql
 import pytest
 import yaml
 
-from ingest.contract import Contract, ContractError, load_contract
+from ingest.core.contract import Contract, ContractError, load_contract
+from ingest.core.mysql import quote_identifier
+from ingest.core.settings import MySQLSettings
 from ingest.load import FileReport, LoadError, LoadOptions, TooManyBadRows, load_dataset, read_quarantine
-from ingest.mysql import quote_identifier
-from ingest.settings import MySQLSettings
 
 HEADER = b"id,amount,day,label\n"
 COLUMNS = [

@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import lake as lakes
+from ingest.core import lake as lakes
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import MySQLSettings
 from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_dataset
 from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import MySQLSettings
 from tests.mysql_tables import create_table
 from tests.shop import ACCOUNTS, TABLE, T, execute, in_lake, in_mysql, run_extract
 

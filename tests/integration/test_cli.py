@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.mysql import connect
-from ingest.settings import REPO_ROOT, MySQLSettings
+from ingest.core.mysql import connect
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from tests.net import free_port
 
 CLI = [sys.executable, "-m", "ingest"]

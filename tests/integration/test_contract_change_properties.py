@@ -20,13 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.contract import Contract
+from ingest.core.contract import Contract
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import MySQLSettings
 from ingest.extract import ExtractOptions, extract_dataset
 from ingest.extract import batches as lakebatches
 from ingest.load import LoadError, LoadOptions, load_dataset
 from ingest.load.schema_change import LossyChange
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import MySQLSettings
 
 WIDER = {"DECIMAL(8,2)": "DECIMAL(12,4)", "VARCHAR(6)": "VARCHAR(11)", "INT": "BIGINT"}
 NARROWER = {wide: narrow for narrow, wide in WIDER.items()}

@@ -13,14 +13,14 @@ import duckdb
 import pymysql
 import pytest
 
-from ingest.contract import Contract
+from ingest.core.contract import Contract
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import MySQLSettings
 from ingest.extract import ExtractFailed, ExtractOptions, extract_dataset
 from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
 from ingest.load.audit import schema_changes
 from ingest.load.schema_change import LossyChange
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import MySQLSettings
 
 ORDERS: dict[str, Any] = {
     "name": "orders",

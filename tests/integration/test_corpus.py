@@ -22,13 +22,13 @@ import pyarrow.compute as pc
 import pymysql
 import pytest
 
-from ingest.contract import Contract, Table
+from ingest.core.contract import Contract, Table
+from ingest.core.mysql import quote_identifier
+from ingest.core.settings import MySQLSettings
 from ingest.extract import ExtractOptions, extract_dataset
 from ingest.extract.batches import read_current
 from ingest.infer import infer_contract
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import quote_identifier
-from ingest.settings import MySQLSettings
 
 # (package, folder inside it, file glob, files left out)
 SOURCES = {

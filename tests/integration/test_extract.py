@@ -24,14 +24,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ingest import lake as lakes
 from ingest.cli import app
-from ingest.contract import Contract, Table
+from ingest.core import lake as lakes
+from ingest.core.contract import Contract, Table
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings, audit_database
 from ingest.extract import ExtractFailed, ExtractOptions, TableResult, extract_dataset
 from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 from tests.conftest import TPCH_ROWS
 from tests.gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401
 from tests.mysql_tables import create_table, run_sql

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import lake as lakes
-from ingest.contract import Contract
+from ingest.core import lake as lakes
+from ingest.core.contract import Contract
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings, audit_database
 from ingest.extract import batches as lakebatches
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 from tests.gcs_emulator import Emulator, gcs_bucket, gcs_emulator  # noqa: F401
 from tests.mysql_tables import create_table
 from tests.shop import ACCOUNTS, TABLE, T, execute, in_lake, in_mysql, incremental, run_extract

@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingest import lake as lakes
-from ingest.contract import Contract
+from ingest.core import lake as lakes
+from ingest.core.contract import Contract
+from ingest.core.mysql import connect
+from ingest.core.settings import MySQLSettings
 from ingest.extract import ExtractOptions, TableResult, changes, extract_dataset
 from ingest.extract import batches as lakebatches
-from ingest.mysql import connect
-from ingest.settings import MySQLSettings
 from tests.mysql_tables import create_table
 
 T = dt.datetime(2024, 1, 2, 10, 0, 0)

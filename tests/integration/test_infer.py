@@ -13,11 +13,11 @@ import duckdb
 import pymysql
 import pytest
 
-from ingest.contract import load_contract
+from ingest.core.contract import load_contract
+from ingest.core.mysql import quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from ingest.infer import infer_contract
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings
 
 
 @pytest.fixture()

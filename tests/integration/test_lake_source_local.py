@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from governance.lake_profiles import lake_urn
 from governance.lake_source import run_lake_source
-from ingest.lake import parse_lake
+from ingest.core.lake import parse_lake
 
 ROWS = pa.table({"id": pa.array([1, 2], pa.int64()), "name": ["a", "b"], "_lh_deleted": [False, False]})
 

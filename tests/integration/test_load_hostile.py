@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ingest.contract import ContractError, load_contract
+from ingest.core.contract import ContractError, load_contract
+from ingest.core.mysql import InfileRefused, connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings, audit_database
 from ingest.load import (
     LoadError,
     LoadLocked,
@@ -27,8 +29,6 @@ from ingest.load import (
     read_quarantine,
 )
 from ingest.load.schema_change import LossyChange
-from ingest.mysql import InfileRefused, connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 
 
 def contract_file(tmp_path: Path, dataset: str, tables: list[dict[str, Any]]) -> Path:

@@ -29,10 +29,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.contract import load_contract
+from ingest.core.contract import load_contract
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings, audit_database
 from ingest.load import LoadOptions, load_dataset, read_quarantine
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 
 settings.register_profile(
     "ci", max_examples=25, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from ingest.contract import Contract
+from ingest.core.contract import Contract
+from ingest.core.mysql import connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings, audit_database
 from ingest.load import LoadLocked, LoadOptions, load_dataset
-from ingest.mysql import connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings, audit_database
 from tests.conftest import TPCH_ROWS, table_count
 
 

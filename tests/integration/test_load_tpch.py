@@ -10,10 +10,10 @@ import duckdb
 import pymysql
 import pytest
 
-from ingest.contract import Column, Contract, Table
+from ingest.core.contract import Column, Contract, Table
+from ingest.core.mysql import quote_identifier
+from ingest.core.settings import MySQLSettings, audit_database
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import quote_identifier
-from ingest.settings import MySQLSettings, audit_database
 from tests.conftest import TPCH_ROWS, table_count
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import lake as lakes
-from ingest.mysql import InfileRefused, connect
-from ingest.settings import REPO_ROOT, MySQLSettings
+from ingest.core import lake as lakes
+from ingest.core.mysql import InfileRefused, connect
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 
 PASSWORD = "S3cr#t/p?w"
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest import lake as lakes
+from ingest.core import lake as lakes
+from ingest.core.mysql import MySQLUnavailable, connect, quote_identifier
+from ingest.core.settings import REPO_ROOT, MySQLSettings
 from ingest.extract import ExtractOptions, extract_dataset
 from ingest.extract import batches as lakebatches
 from ingest.load import LoadOptions, load_dataset
-from ingest.mysql import MySQLUnavailable, connect, quote_identifier
-from ingest.settings import REPO_ROOT, MySQLSettings
 from orchestration import config
 from tests.net import free_port
 from tests.shop import ACCOUNTS, T

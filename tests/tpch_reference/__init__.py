@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 import duckdb
 
-from ingest.contract import SqlType, contract_path, load_contract
+from ingest.core.contract import SqlType, contract_path, load_contract
 
 QUERIES_DIR = Path(__file__).parent
 DEFAULT_TOLERANCE = 1e-6

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.settings import REPO_ROOT
+from ingest.core.settings import REPO_ROOT
 
 READ_BY = ["ingest", "orchestration", "governance", "reports", "dags", "scripts", "profiles", "dbt_project"]
 SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".sh"}

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ingest.contract import Contract, ContractError, SqlType, contract_path, load_contract
+from ingest.core.contract import Contract, ContractError, SqlType, contract_path, load_contract
 from tests.conftest import TPCH_ROWS
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.contract import contract_path, load_contract
+from ingest.core.contract import contract_path, load_contract
 from ingest.examples import ExampleError, write_example
 
 

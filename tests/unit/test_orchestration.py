@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.contract import ContractError
-from ingest.errors import DataError, LakehouseError, TransientError
-from ingest.lake import LakeError
+from ingest.core.contract import ContractError
+from ingest.core.errors import DataError, LakehouseError, TransientError
+from ingest.core.lake import LakeError
+from ingest.core.mysql import MySQLUnavailable
 from ingest.load import LoadError, LoadLocked, TooManyBadRows
-from ingest.mysql import MySQLUnavailable
 from orchestration import demo, tasks, transform
 
 DATA_ERRORS = [ContractError("bad contract"), LakeError("bad uri"), LoadError("bad file"), TooManyBadRows("bad rows")]

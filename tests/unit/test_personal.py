@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.personal import ORGANISATION_WORDS, looks_personal, value_kind
+from ingest.core.personal import ORGANISATION_WORDS, looks_personal, value_kind
 
 WORDS = st.text("abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=9).map(str.capitalize)
 

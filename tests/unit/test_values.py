@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ingest.contract import Column, SqlType
+from ingest.core.contract import Column, SqlType
 from ingest.load.validate import checker_for
 from ingest.load.values import ColumnChecker
 

@@ -1,5 +1,5 @@
 {#
-  Where the lake is, by the rule `ingest.lake.resolve_lake_uri` applies in Python (a test holds the
+  Where the lake is, by the rule `ingest.core.lake.resolve_lake_uri` applies in Python (a test holds the
   two to the same answer): the `lake_uri` var, else LAKEHOUSE_LAKE_URI, else
   <LAKEHOUSE_LOCAL_DIR or .local>/lake. Accepted: gs://BUCKET/PREFIX, file:///absolute/path
   (percent-encoded) or a plain path, relative to the folder dbt runs in (the repository root).

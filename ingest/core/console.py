@@ -8,8 +8,8 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
-from ingest.contract import Contract, ContractError, contract_path, load_contract
-from ingest.settings import MySQLSettings
+from ingest.core.contract import Contract, ContractError, contract_path, load_contract
+from ingest.core.settings import MySQLSettings
 
 console = Console(stderr=True)
 out = Console()

@@ -15,9 +15,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ingest.errors import DataError
+from ingest.core.errors import DataError
 
-CONTRACTS_DIR = Path(__file__).parent / "contracts"
+CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
 
 # MySQL allows more, but a conservative identifier is safe in MySQL, Spark, Parquet and dbt alike.
 # At most 58 characters, so that the loader's `_stg_`/`_old_` prefixes keep it under MySQL's 64.

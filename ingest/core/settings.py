@@ -8,7 +8,7 @@ from pathlib import Path
 from ssl import CERT_NONE, SSLContext, create_default_context
 from urllib.parse import parse_qs, unquote, urlsplit
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306"
 
 

@@ -29,8 +29,8 @@ from urllib.parse import unquote, urlsplit
 
 import google_crc32c
 
-from ingest.errors import DataError
-from ingest.settings import local_dir
+from ingest.core.errors import DataError
+from ingest.core.settings import local_dir
 
 UPLOAD_ATTEMPTS = 3  # whole-object attempts when a checksum does not match (transport retries are inside each)
 UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024  # resumable upload chunk; the client retries chunk by chunk

@@ -13,9 +13,9 @@ import pymysql.cursors
 from pymysql.connections import MySQLResult
 from pymysql.protocol import LoadLocalPacketWrapper
 
-from ingest.contract import IDENTIFIER, SqlType, Table
-from ingest.errors import TransientError
-from ingest.settings import MySQLSettings
+from ingest.core.contract import IDENTIFIER, SqlType, Table
+from ingest.core.errors import TransientError
+from ingest.core.settings import MySQLSettings
 
 # Strict: a value that does not fit is an error, never a silent truncation or a zero date.
 STRICT_SQL_MODE = "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
