@@ -27,13 +27,13 @@ from pathlib import Path
 
 import yaml
 
-from ingest.core.contract import Column, Contract, SqlType, Table
+from ingest.core.contract import Column, Contract, Table
 from ingest.core.personal import NOT_PERSON_VALUES, SHARE, personal_words, value_kind
+from ingest.core.types import family, spark_type
 
 PLACEHOLDER = "TODO:"
 ACCEPTED_VALUES_MAX = 10  # distinct values at most for an accepted_values test
 SAMPLE_ROWS = 100_000
-TEXT_TYPES = {"CHAR", "VARCHAR", "TEXT"}
 GENERIC_KEYS = {"id", "key", "code", "name", "uuid", "pk"}
 # Spark's reserved words (ANSI mode, the default from Spark 4): column names that need backquotes.
 SPARK_RESERVED = frozenset(
@@ -47,24 +47,6 @@ SPARK_RESERVED = frozenset(
         "USER", "USING", "WHEN", "WHERE", "WITH",
     }
 )  # fmt: skip
-
-
-def spark_type(sql_type: SqlType) -> str:
-    """The Spark SQL type of a contract type (what the staging model casts to)."""
-    base = sql_type.base
-    if base == "DECIMAL":
-        return f"decimal({sql_type.precision}, {sql_type.scale})"
-    return {
-        "INT": "int",
-        "BIGINT": "bigint",
-        "SMALLINT": "smallint",
-        "TINYINT": "tinyint",
-        "DOUBLE": "double",
-        "DATE": "date",
-        "DATETIME": "timestamp",
-        "TIMESTAMP": "timestamp",
-        "BOOLEAN": "boolean",
-    }.get(base, "string")
 
 
 def snake_case(column: Column) -> str:
@@ -166,7 +148,7 @@ def personal_reason(column: Column, profile: Profile | None) -> str | None:
     words = personal_words(snake_case(column))
     if words:
         return f"its name ({', '.join(sorted(words))})"
-    if column.type.base not in TEXT_TYPES:  # "41.13" is a latitude, not a phone number
+    if family(column.type) != "text":  # "41.13" is a latitude, not a phone number
         return None
     kind = profile.personal_kind() if profile is not None else None
     if kind == "person" and set(snake_case(column).split("_")) & NOT_PERSON_VALUES:

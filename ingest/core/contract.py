@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ingest.core.errors import DataError
+from ingest.core.types import mysql_type
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
 
@@ -29,13 +30,6 @@ _TYPE_PATTERN = re.compile(
     r"(?:\s*\(\s*(?P<a>\d+)\s*(?:,\s*(?P<b>\d+)\s*)?\))?$",
     re.IGNORECASE,
 )
-
-INTEGER_RANGES = {
-    "TINYINT": (-(2**7), 2**7 - 1),
-    "SMALLINT": (-(2**15), 2**15 - 1),
-    "INT": (-(2**31), 2**31 - 1),
-    "BIGINT": (-(2**63), 2**63 - 1),
-}
 
 
 MAX_KEY_BYTES = 3072  # InnoDB's longest index key
@@ -106,18 +100,8 @@ class SqlType(BaseModel):
         return cls(base=base)
 
     def sql(self) -> str:
-        """The MySQL column type."""
-        if self.base == "DECIMAL":
-            return f"DECIMAL({self.precision},{self.scale})"
-        if self.base in ("CHAR", "VARCHAR"):
-            return f"{self.base}({self.precision})"
-        if self.base in ("DATETIME", "TIMESTAMP"):
-            # TIMESTAMP converts to and from the session time zone; DATETIME stores what it is
-            # given. Loads store UTC wall-clock time in a DATETIME, so the value never shifts.
-            return f"DATETIME({self.precision})" if self.precision else "DATETIME"
-        if self.base == "BOOLEAN":
-            return "TINYINT(1)"
-        return self.base
+        """The MySQL column type (`ingest.core.types`)."""
+        return mysql_type(self)
 
     def __str__(self) -> str:
         if self.base == "DECIMAL":

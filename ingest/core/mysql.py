@@ -16,6 +16,7 @@ from pymysql.protocol import LoadLocalPacketWrapper
 from ingest.core.contract import IDENTIFIER, SqlType, Table
 from ingest.core.errors import TransientError
 from ingest.core.settings import MySQLSettings
+from ingest.core.types import family
 
 # Strict: a value that does not fit is an error, never a silent truncation or a zero date.
 STRICT_SQL_MODE = "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
@@ -191,4 +192,4 @@ def scalar(cursor: pymysql.cursors.Cursor, sql: str, params: tuple[object, ...] 
 
 
 def is_text(sql_type: SqlType) -> bool:
-    return sql_type.base in ("CHAR", "VARCHAR", "TEXT")
+    return family(sql_type) == "text"

@@ -30,10 +30,11 @@ import pymysql
 import pymysql.converters
 import pymysql.cursors
 
-from ingest.core.contract import SqlType, Table
+from ingest.core.contract import Table
 from ingest.core.errors import DataError, TransientError
 from ingest.core.mysql import connect, quote_identifier
 from ingest.core.settings import MySQLSettings
+from ingest.core.types import arrow_type
 
 READERS = ("auto", "connectorx", "pymysql")
 CONNECTORX_MAX_PRECISION = 28  # rust_decimal holds 28 significant digits
@@ -49,29 +50,6 @@ class ReadError(TransientError):
 
 class ValueMismatch(DataError):
     """MySQL returned a value that does not fit the contract, or the reader cannot read it exactly."""
-
-
-def arrow_type(sql_type: SqlType) -> pa.DataType:
-    """The Arrow type a contract column is written as (see the module docstring)."""
-    base = sql_type.base
-    simple: dict[str, pa.DataType] = {
-        "TINYINT": pa.int8(),
-        "SMALLINT": pa.int16(),
-        "INT": pa.int32(),
-        "BIGINT": pa.int64(),
-        "DOUBLE": pa.float64(),
-        "DATE": pa.date32(),
-        "BOOLEAN": pa.bool_(),
-        "DATETIME": pa.timestamp("us", tz="UTC"),
-        "TIMESTAMP": pa.timestamp("us", tz="UTC"),
-        "CHAR": pa.string(),
-        "VARCHAR": pa.string(),
-        "TEXT": pa.string(),
-    }
-    if base == "DECIMAL":
-        precision, scale = sql_type.precision or 10, sql_type.scale or 0
-        return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
-    return simple[base]
 
 
 def arrow_schema(table: Table) -> pa.Schema:

@@ -45,6 +45,7 @@ from ingest.core.errors import DataError, TransientError
 from ingest.core.lake import Lake, LakeError
 from ingest.core.mysql import MySQLUnavailable, connect, quote_identifier
 from ingest.core.settings import MySQLSettings
+from ingest.core.types import TYPES, family
 from ingest.extract import audit, cdc, changes
 from ingest.extract import batches as lakebatches
 from ingest.extract.batches import DEFAULT_GRACE, MANIFEST, BinlogPosition, ColumnEntry, FileEntry, Manifest, Watermark
@@ -60,23 +61,6 @@ from ingest.extract.mysql_arrow import (
 
 Mode = Literal["full", "incremental", "cdc"]
 STOP_AT = "LAKEHOUSE_EXTRACT_STOP_AT"
-
-# MySQL's DATA_TYPE values each contract type may be stored as.
-_STORED_AS: dict[str, set[str]] = {
-    "TINYINT": {"tinyint"},
-    "BOOLEAN": {"tinyint"},
-    "SMALLINT": {"smallint"},
-    "INT": {"int"},
-    "BIGINT": {"bigint"},
-    "DOUBLE": {"double"},
-    "DECIMAL": {"decimal"},
-    "DATE": {"date"},
-    "DATETIME": {"datetime", "timestamp"},
-    "TIMESTAMP": {"datetime", "timestamp"},
-    "CHAR": {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"},
-    "VARCHAR": {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"},
-    "TEXT": {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"},
-}
 
 
 class ExtractError(DataError):
@@ -171,16 +155,16 @@ def encode_value(value: object) -> str:
 
 def decode_value(text: str, sql_type: SqlType) -> object:
     """The inverse of `encode_value` for a column of the contract: a typed value to bind."""
-    base = sql_type.base
-    if base in ("TINYINT", "SMALLINT", "INT", "BIGINT", "BOOLEAN"):
+    kind = family(sql_type)
+    if kind in ("integer", "boolean"):
         return int(text)
-    if base == "DECIMAL":
+    if kind == "decimal":
         return Decimal(text)
-    if base == "DOUBLE":
+    if kind == "double":
         return float(text)  # str(float) round-trips exactly
-    if base == "DATE":
+    if kind == "date":
         return date.fromisoformat(text)
-    if base in ("DATETIME", "TIMESTAMP"):
+    if kind == "datetime":
         return datetime.fromisoformat(text)
     return text
 
@@ -207,7 +191,7 @@ def check_source(conn: Connection, database: str, table: Table) -> None:  # type
             raise ExtractError(f"MySQL table {database}.{table.name} has no column {column.name} (contract)")
         data_type, precision, scale, column_type = found[column.name]
         base = column.type.base
-        wrong = data_type.lower() not in _STORED_AS[base] or "unsigned" in str(column_type).lower()
+        wrong = data_type.lower() not in TYPES[base].stored_as or "unsigned" in str(column_type).lower()
         if base == "DECIMAL":
             wrong = wrong or (precision, scale) != (column.type.precision, column.type.scale)
         if wrong:

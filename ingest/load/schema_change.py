@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 from pymysql.connections import Connection
 
-from ingest.core.contract import INTEGER_RANGES, Column, SqlType, Table
+from ingest.core.contract import Column, SqlType, Table
 from ingest.core.errors import DataError
 from ingest.core.mysql import quote_identifier
+from ingest.core.types import INTEGER_RANGES
 
 _STORED_TYPE = re.compile(r"^(?P<base>[a-z]+)(?:\((?P<a>\d+)(?:,(?P<b>\d+))?\))?")
 _INTEGERS = list(INTEGER_RANGES)  # narrowest first

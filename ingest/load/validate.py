@@ -15,7 +15,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ingest.core.contract import INTEGER_RANGES, Column, Dialect, SqlType
+from ingest.core.contract import Column, Dialect, SqlType
+from ingest.core.types import INTEGER_RANGES, family
 
 Checker = Callable[[str], Any]  # returns the value normalised for key comparison, or raises ValueError
 
@@ -153,16 +154,8 @@ def _text(sql_type: SqlType) -> Checker:
     return check
 
 
-# Each type's rule, by family; `ingest.load.values` keeps the same families, vectorised.
-FAMILY = {
-    **dict.fromkeys(INTEGER_RANGES, "integer"),
-    "DECIMAL": "decimal",
-    "DOUBLE": "double",
-    "DATE": "date",
-    **dict.fromkeys(("DATETIME", "TIMESTAMP"), "datetime"),
-    "BOOLEAN": "boolean",
-    **dict.fromkeys(("CHAR", "VARCHAR", "TEXT"), "text"),
-}
+# Each type's rule, by its family (`ingest.core.types`); `ingest.load.values` keeps the same
+# families, vectorised.
 _RULES: dict[str, Callable[[SqlType], Checker]] = {
     "integer": _integer,
     "decimal": _decimal,
@@ -175,7 +168,7 @@ _RULES: dict[str, Callable[[SqlType], Checker]] = {
 
 
 def checker_for(sql_type: SqlType) -> Checker:
-    return _RULES[FAMILY[sql_type.base]](sql_type)
+    return _RULES[family(sql_type)](sql_type)
 
 
 class RowValidator:

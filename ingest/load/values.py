@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.core.contract import INTEGER_RANGES, Column, SqlType
+from ingest.core.contract import Column, SqlType
+from ingest.core.types import INTEGER_RANGES, family
 from ingest.load.validate import (
     BOOLEAN_FALSE,
     BOOLEAN_TRUE,
@@ -23,7 +24,6 @@ from ingest.load.validate import (
     DATETIME_PATTERN,
     DECIMAL_PATTERN,
     DOUBLE_PATTERN,
-    FAMILY,
     INTEGER_PATTERN,
     TEXT_MAX_BYTES,
 )
@@ -216,7 +216,7 @@ _CHECKS: dict[str, Callable[[SqlType], VectorCheck]] = {
 
 
 def vector_check(sql_type: SqlType) -> VectorCheck:
-    return _CHECKS[FAMILY[sql_type.base]](sql_type)
+    return _CHECKS[family(sql_type)](sql_type)
 
 
 class ColumnChecker:

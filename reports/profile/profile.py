@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.core import lake as lakes
 from ingest.core.contract import Contract, Table
+from ingest.core.types import profile_kind
 from ingest.extract.batches import BATCH_PREFIX, DELETED, current_batches
 
 if TYPE_CHECKING:
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
 BATCH = BATCH_PREFIX.rstrip("=")  # the partition column of the batch folders
 BINS = 20  # bars of a number's histogram
 TOP = 10  # values shown for a text column
-NUMBERS = {"TINYINT", "SMALLINT", "INT", "BIGINT", "DECIMAL", "DOUBLE"}
-TIMES = {"DATE", "DATETIME", "TIMESTAMP"}
 
 
 @dataclass
@@ -41,15 +40,6 @@ class TableProfile:
     rows: int
     batches: int
     columns: list[ColumnProfile] = field(default_factory=list)
-
-
-def kind_of(sql_type: str) -> str:
-    base = sql_type.split("(")[0].upper()
-    if base in NUMBERS:
-        return "number"
-    if base in TIMES:
-        return "time"
-    return "text" if base in {"CHAR", "VARCHAR", "TEXT"} else "other"
 
 
 def current_rows(spark: SparkSession, lake_uri: str, dataset: str, table: Table) -> tuple[DataFrame, int] | None:
@@ -83,7 +73,7 @@ def profile_table(spark: SparkSession, lake_uri: str, dataset: str, table: Table
         return None
     frame, batch_count = found
     frame = frame.cache()
-    kinds = {c.name: kind_of(str(c.type)) for c in table.columns if c.name in frame.columns}
+    kinds = {c.name: profile_kind(str(c.type)) for c in table.columns if c.name in frame.columns}
     aggregates = [F.count(F.lit(1)).alias("_rows")]
     for name, kind in kinds.items():
         aggregates += [F.count(name).alias(f"{name}__n"), F.approx_count_distinct(name).alias(f"{name}__d")]

@@ -8,7 +8,8 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.core.contract import INTEGER_RANGES, SqlType
+from ingest.core.contract import SqlType
+from ingest.core.types import INTEGER_RANGES
 from ingest.extract.changes import null_safe
 from ingest.load.schema_change import Change, widens
 from ingest.load.values import ColumnChecker  # noqa: F401  (the loader's checks: the same type names)
