@@ -261,7 +261,7 @@ def test_late_insert_with_a_composite_key(
 def test_a_batch_from_a_clock_behind_the_previous_one(
     mysql_settings: MySQLSettings, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ingest.extract.runner as extract_module
+    import ingest.extract.commit as extract_module
 
     c = contract(
         [
