@@ -24,7 +24,7 @@ export AIRFLOW__DATAHUB__ENABLED ?= False
 AIRFLOW := $(VENV)/bin/airflow
 GOVERNANCE_VENV := .venv-governance
 
-.PHONY: demo test check lint typecheck suite venv mysql manifest airflow-db airflow-ui chromium bench clean
+.PHONY: demo test check lint typecheck suite venv mysql manifest airflow-db airflow-ui chromium bench clean settings-docs
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
@@ -76,6 +76,9 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 test: suite lint typecheck  ## the whole test suite, ruff and mypy
+
+settings-docs: venv  ## regenerate the configuration tables (README, docs/production.md) from ingest/core/settings.py
+	$(PY) -m ingest settings --docs
 
 check: venv lint typecheck  ## the fast loop: ruff, mypy and tests/unit (no MySQL, Java or Chromium), in seconds
 	$(PY) -m pytest -q tests/unit

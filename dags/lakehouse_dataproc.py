@@ -13,7 +13,6 @@ DATAPROC_SERVICE_ACCOUNT, DATAPROC_SUBNETWORK; the Google connection is `google_
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,12 +23,13 @@ from airflow.providers.google.cloud.operators.dataproc import (
 )
 from airflow.sdk import dag
 
+from ingest.core.settings import settings
 from orchestration import config, tasks
 from orchestration.transform import task_group as transform_group
 
-PROJECT_ID = os.environ.get("GCP_PROJECT", "my-gcp-project")
-REGION = os.environ.get("GCP_REGION", "europe-west1")
-BUCKET = os.environ.get("LAKEHOUSE_BUCKET", "my-lakehouse-bucket")
+PROJECT_ID = settings().gcp_project
+REGION = settings().gcp_region
+BUCKET = settings().bucket
 LAKE = config.lake_uri(default=f"gs://{BUCKET}/lake")
 DATASET = "tpch"
 THRIFT_PORT = 10001  # HiveServer2 holds 10000 on a Dataproc master
@@ -37,7 +37,7 @@ THRIFT_PORT = 10001  # HiveServer2 holds 10000 on a Dataproc master
 CLUSTER_NAME = "{{ run_id | dataproc_cluster_name }}"
 RAW_ASSETS = [config.raw_asset(DATASET, t, LAKE) for t in tasks.table_names(DATASET)]
 
-SUBNETWORK = os.environ.get("DATAPROC_SUBNETWORK", f"projects/{PROJECT_ID}/regions/{REGION}/subnetworks/default")
+SUBNETWORK = settings().dataproc_subnetwork or f"projects/{PROJECT_ID}/regions/{REGION}/subnetworks/default"
 # A Dataproc ClusterConfig (google.cloud.dataproc_v1): Spark 3.5 image, private IPs in the VPC
 # that Airflow runs in (dbt reaches the master's Thrift port), the Thrift server started by an
 # initialization action, and a safety-net idle TTL in case even the delete task cannot run.
@@ -46,9 +46,8 @@ CLUSTER_CONFIG: dict[str, Any] = {
     "gce_cluster_config": {
         "subnetwork_uri": SUBNETWORK,
         "internal_ip_only": True,
-        "service_account": os.environ.get(
-            "DATAPROC_SERVICE_ACCOUNT", f"lakehouse-dataproc@{PROJECT_ID}.iam.gserviceaccount.com"
-        ),
+        "service_account": settings().dataproc_service_account
+        or f"lakehouse-dataproc@{PROJECT_ID}.iam.gserviceaccount.com",
         "service_account_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
         "metadata": {"spark-thrift-port": str(THRIFT_PORT)},
     },

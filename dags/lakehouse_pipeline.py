@@ -14,12 +14,12 @@ this file does not run dbt. Task bodies are plain functions in `orchestration.ta
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetAlias, Param, dag, task, task_group
 
+from ingest.core.settings import settings
 from orchestration import config, tasks, transform
 
 LAKE = config.lake_uri()
@@ -28,8 +28,8 @@ SPARK_SESSION_POOL = "spark_session"
 
 DEFAULT_ARGS = {
     "owner": "data-platform",
-    "retries": int(os.environ.get("LAKEHOUSE_TASK_RETRIES", "2")),
-    "retry_delay": timedelta(seconds=int(os.environ.get("LAKEHOUSE_RETRY_DELAY_SECONDS", "30"))),
+    "retries": settings().task_retries,
+    "retry_delay": timedelta(seconds=settings().retry_delay_seconds),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
     "on_failure_callback": tasks.log_failure,
@@ -166,7 +166,7 @@ def build_pipeline(dataset: str) -> DAG:
             @task
             def emit_metadata() -> str:
                 """dbt metadata, test results and ingest lineage to DataHub (file sink: <lake>/governance/)."""
-                return tasks.emit_metadata(os.environ.get("LAKEHOUSE_DATAHUB_SINK", "file"))
+                return tasks.emit_metadata(settings().datahub_sink)
 
             target = "{{ params.dbt_target }}"
             test_results(target, "{{ run_id }}") >> catalog(target) >> check_policies() >> emit_metadata()

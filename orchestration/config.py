@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.core import lake as lakes
 from ingest.core.contract import shipped_datasets
-from ingest.core.settings import MySQLSettings, local_dir
+from ingest.core.settings import MySQLSettings, local_dir, settings
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
+    from pydantic import SecretStr
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,10 @@ def mysql_settings() -> MySQLSettings:
     )
 
 
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
 def _masked(secret: str) -> str:
     """`secret`, registered with Airflow's secrets masker: a rendered field or a log line shows ***."""
     if secret:
@@ -84,7 +89,7 @@ def pseudonym_key() -> str:
     """The masked models' key (64 hex characters), read when a dbt task runs: the password of the
     `lakehouse_pseudonym` connection, else LAKEHOUSE_PSEUDONYM_KEY."""
     conn = _connection(PSEUDONYM_CONN_ID)
-    return _masked((conn.password if conn is not None else None) or os.environ.get("LAKEHOUSE_PSEUDONYM_KEY", ""))
+    return _masked((conn.password if conn is not None else None) or _secret(settings().pseudonym_key))
 
 
 def gcs_hmac_key() -> tuple[str, str] | None:
@@ -98,7 +103,7 @@ def gcs_hmac_key() -> tuple[str, str] | None:
 
 def lake_uri(default: str | None = None) -> str:
     """The lake, by the one rule every module and dbt apply (`ingest.core.lake.resolve_lake_uri`)."""
-    return lakes.resolve_lake_uri(os.environ.get("LAKEHOUSE_LAKE_URI") or default)
+    return lakes.resolve_lake_uri(settings().lake_uri or default)
 
 
 def raw_asset(dataset: str, table: str, lake: str | None = None) -> Asset:
@@ -131,20 +136,15 @@ def google_credentials() -> Iterator[dict[str, str]]:
         yield {"GOOGLE_APPLICATION_CREDENTIALS": str(path)}
 
 
-_THRIFT_DEFAULTS = {
-    "host": ("SPARK_THRIFT_HOST", "127.0.0.1"),
-    "port": ("SPARK_THRIFT_PORT", "10000"),
-    "login": ("SPARK_THRIFT_USER", "dbt"),
-}
+_THRIFT_SETTINGS = {"host": "spark_thrift_host", "port": "spark_thrift_port", "login": "spark_thrift_user"}
 
 
 def thrift_setting(field: str) -> str:
     """host, port or login of the Spark Thrift server: the `spark_thrift` connection, else the
     SPARK_THRIFT_* environment, else the local server's defaults (the dbt profile's, too)."""
-    variable, default = _THRIFT_DEFAULTS[field]
     conn = _connection(THRIFT_CONN_ID)
     value = getattr(conn, field, None) if conn is not None else None
-    return str(value) if value else os.environ.get(variable, default)
+    return str(value or getattr(settings(), _THRIFT_SETTINGS[field]))
 
 
 def dbt_env() -> dict[str, str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from airflow.sdk.bases.sensor import BaseSensorOperator
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from ingest.core.settings import REPO_ROOT, local_dir
+from ingest.core.settings import REPO_ROOT, local_dir, settings
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +37,7 @@ BUILD_RUN_ID = "run_results.producer.run_id"
 
 def execution() -> str:
     """How the dbt task groups run: `watcher` (one dbt build) or `per_model` (a dbt command per node)."""
-    chosen = os.environ.get("LAKEHOUSE_DBT_EXECUTION", "watcher")
-    if chosen not in EXECUTIONS:
-        raise ValueError(f"LAKEHOUSE_DBT_EXECUTION={chosen!r}: choose one of {', '.join(EXECUTIONS)}")
-    return chosen
+    return settings().dbt_execution  # validated there: one of EXECUTIONS
 
 
 def artifacts_dir() -> Path:

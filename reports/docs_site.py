@@ -28,7 +28,7 @@ import typer
 
 from ingest.core import lake as lakes
 from ingest.core.errors import DataError, LakehouseError
-from ingest.core.settings import REPO_ROOT, local_dir
+from ingest.core.settings import local_dir, settings
 
 REQUIRED = ("index.html", "manifest.json", "catalog.json")
 
@@ -39,7 +39,7 @@ class DocsError(DataError):
 
 def default_target_dir() -> Path:
     """Where dbt wrote its artifacts: DBT_TARGET_PATH, else `<repo>/target`."""
-    return Path(os.environ.get("DBT_TARGET_PATH") or REPO_ROOT / "target")
+    return settings().dbt_target_path
 
 
 def site_files(target_dir: Path) -> dict[str, Path]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ingest.core.settings import local_dir
+from ingest.core.settings import local_dir, settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -25,7 +25,7 @@ def session(app_name: str) -> tuple[SparkSession, bool]:
         tmp = state / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         builder = (
-            builder.master(os.environ.get("LAKEHOUSE_SPARK_MASTER", "local[2]"))
+            builder.master(settings().spark_master)
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "4")

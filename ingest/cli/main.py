@@ -15,6 +15,7 @@ from ingest.cli.extract import duckdb_sql_command, extract
 from ingest.core.console import console, fail, mysql_settings, out, resolve_contract
 from ingest.core.contract import ContractError
 from ingest.core.errors import LakehouseError
+from ingest.core.settings import SettingsError, settings, shown_values, write_configuration_tables
 from ingest.examples import EXAMPLES, write_example
 from ingest.infer import infer_contract
 from ingest.load import LoadOptions, TableReport, load_dataset, read_quarantine
@@ -186,6 +187,27 @@ def scaffold_command(
     todo = sum(path.read_text(encoding="utf-8").count("TODO:") for path in report.written)
     if todo:
         out.print(f"{todo} TODO: placeholder(s) to fill in (owner, domain, descriptions)")
+
+
+@app.command("settings")
+def show_settings(
+    docs: Annotated[
+        bool, typer.Option("--docs", help="Rewrite the configuration tables of README.md and docs/production.md.")
+    ] = False,
+) -> None:
+    """The settings this shell resolves (each variable, its value, secrets as ***), or --docs."""
+    if docs:
+        changed = write_configuration_tables()
+        out.print("rewrote " + ", ".join(str(p) for p in changed) if changed else "the tables are up to date")
+        return
+    try:
+        values = shown_values(settings())
+    except SettingsError as exc:
+        fail(str(exc), 2)
+    table = RichTable("variable", "value")
+    for variable, value in values.items():
+        table.add_row(variable, value)
+    out.print(table)
 
 
 def print_summary(database: str, reports: list[TableReport]) -> None:

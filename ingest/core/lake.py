@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 import google_crc32c
 
 from ingest.core.errors import DataError
-from ingest.core.settings import local_dir
+from ingest.core.settings import local_dir, settings
 
 UPLOAD_ATTEMPTS = 3  # whole-object attempts when a checksum does not match (transport retries are inside each)
 UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024  # resumable upload chunk; the client retries chunk by chunk
@@ -67,7 +67,7 @@ def resolve_lake_uri(given: str | None) -> str:
     `file:///abs/path`: the lake's identity in audit tables and assets. dbt applies the same rule
     in `dbt_project/macros/lake/lake_root.sql`, held to it by a test.
     """
-    return parse_lake(given or os.environ.get("LAKEHOUSE_LAKE_URI") or str(local_dir() / "lake")).uri
+    return parse_lake(given or settings().lake_uri or str(local_dir() / "lake")).uri
 
 
 # Characters a lake path may not hold: they would end the SQL string literal dbt and Spark put it in.
@@ -167,9 +167,9 @@ def _client(lake: Lake) -> Any:
     from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
     from google.cloud import storage
 
-    project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+    project = settings().google_cloud_project
     try:
-        if os.environ.get("STORAGE_EMULATOR_HOST"):
+        if settings().storage_emulator_host:
             lake._client = storage.Client(
                 project=project or "test",
                 credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
@@ -209,7 +209,7 @@ def _gcs_error(lake: Lake, exc: BaseException, action: str) -> LakeError:
             f"{action} {where}: access denied ({exc.message}). Grant the service account "
             "roles/storage.objectAdmin on the bucket, or use other credentials."
         )
-    host = os.environ.get("STORAGE_EMULATOR_HOST") or "storage.googleapis.com"
+    host = settings().storage_emulator_host or "storage.googleapis.com"
     return LakeError(f"{action} {where}: cannot reach Google Cloud Storage at {host} ({type(exc).__name__}: {exc})")
 
 

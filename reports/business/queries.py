@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
+from ingest.core.settings import settings
 from reports.business.settings import TOP_N
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ RESTRICTED = {
 
 def show_restricted_setting() -> bool:
     """LAKEHOUSE_REPORT_SHOW_RESTRICTED=true lets the page show customer and supplier names."""
-    return os.environ.get("LAKEHOUSE_REPORT_SHOW_RESTRICTED", "").lower() in ("1", "true", "yes")
+    return settings().report_show_restricted
 
 
 def report_sql(name: str, show_restricted: bool) -> str:

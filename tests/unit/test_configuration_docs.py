@@ -1,12 +1,16 @@
-"""Every environment variable the project reads is documented: it has a row in a configuration
-table of the README or of a docs/ page. The code is scanned, so a new setting cannot slip in
-undocumented."""
+"""One home for every setting: each environment variable the project reads is a field of
+`ingest.core.settings.Settings`, Python modules read them only through it, and the configuration
+tables of the README and docs/production.md are the ones generated from it. The code is scanned,
+so a new variable cannot slip in beside the object."""
 
 from __future__ import annotations
 
 import re
 
-from ingest.core.settings import REPO_ROOT
+import pytest
+
+from ingest.core import settings as settings_module
+from ingest.core.settings import PAGES, REPO_ROOT, VARIABLES, SettingsError, settings, with_configuration_table
 
 READ_BY = ["ingest", "orchestration", "governance", "reports", "dags", "scripts", "profiles", "dbt_project"]
 SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".sh"}
@@ -17,39 +21,65 @@ READ = re.compile(
 NOT_OURS = {"PWD", "HOME", "PATH", "USER", "JAVA_HOME", "SPARK_HOME", "PYTHONPATH", "TMPDIR"}
 # Filled in by our own code for a child, not set by a user: the DataHub recipes' placeholders.
 INTERNAL = re.compile(r"GOVERNANCE_[A-Z_]+|VARS|AIRFLOW__[A-Z_]+")
-ROW = re.compile(r"^\|[^|]*`([A-Z][A-Z0-9_]+)`")
 
 
-def variables_read() -> dict[str, str]:
-    """Each variable the project's code reads, with one file that reads it."""
-    found: dict[str, str] = {}
+def variables_read() -> dict[str, set[str]]:
+    """Each variable the project's code reads, with the files that read it."""
+    found: dict[str, set[str]] = {}
     files = [REPO_ROOT / "dbt_project.yml", *(p for d in READ_BY for p in (REPO_ROOT / d).rglob("*"))]
     for path in files:
         if path.suffix in SUFFIXES and path.is_file():
             for match in READ.finditer(path.read_text(encoding="utf-8")):
                 name = match.group(1) or match.group(2)
                 if name not in NOT_OURS and not INTERNAL.fullmatch(name):
-                    found.setdefault(name, str(path.relative_to(REPO_ROOT)))
+                    found.setdefault(name, set()).add(str(path.relative_to(REPO_ROOT)))
     return found
 
 
-def documented() -> set[str]:
-    """The variables named in the first cell of a table row of the README or a docs/ page."""
-    names: set[str] = set()
-    for page in [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]:
-        for line in page.read_text(encoding="utf-8").splitlines():
-            if ROW.match(line):
-                first_cell = line.split("|")[1]
-                names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", first_cell))
-    return names
-
-
 def test_the_scan_finds_the_settings_it_must() -> None:
-    # Guards the scanner itself: one variable of each kind of reader (Python, Jinja, shell).
+    # Guards the scanner itself: one variable of each kind of reader (Jinja, shell).
     found = variables_read()
-    assert {"LAKEHOUSE_MYSQL_URL", "LAKEHOUSE_PSEUDONYM_KEY", "SPARK_THRIFT_UI_PORT"} <= set(found)
+    assert {"LAKEHOUSE_PSEUDONYM_KEY", "SPARK_THRIFT_UI_PORT", "LAKEHOUSE_LOCAL_DIR"} <= set(found)
 
 
-def test_every_variable_the_code_reads_has_a_row_in_a_configuration_table() -> None:
-    missing = {name: path for name, path in variables_read().items() if name not in documented()}
-    assert missing == {}, f"document these in the README's configuration table (or a docs/ page's): {missing}"
+def test_every_variable_the_code_reads_is_a_setting() -> None:
+    missing = {name: files for name, files in variables_read().items() if name not in VARIABLES.values()}
+    assert missing == {}, f"add these to ingest/core/settings.py (then `make settings-docs`): {missing}"
+
+
+def test_python_reads_settings_only_through_the_settings_object() -> None:
+    settings_file = str(settings_module.__file__).removeprefix(f"{REPO_ROOT}/")
+    direct = {
+        name: sorted(f for f in files if f.endswith(".py") and f != settings_file)
+        for name, files in variables_read().items()
+    }
+    assert {name: files for name, files in direct.items() if files} == {}, "ask ingest.core.settings.settings()"
+
+
+@pytest.mark.parametrize("table", sorted(PAGES))
+def test_the_configuration_tables_are_the_generated_ones(table: str) -> None:
+    page = PAGES[table].read_text(encoding="utf-8")  # type: ignore[index]
+    assert with_configuration_table(page, table) == page, "run `make settings-docs`"  # type: ignore[arg-type]
+    for variable in (
+        v
+        for name, v in VARIABLES.items()
+        if settings_module.Settings.model_fields[name].json_schema_extra["table"] == table
+    ):  # type: ignore[index]  # noqa: E501
+        assert f"| `{variable}` |" in page
+
+
+def test_a_bad_value_names_its_variable_and_never_repeats_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEHOUSE_TASK_RETRIES", "two-secret-ish")
+    with pytest.raises(SettingsError) as bad:
+        settings()
+    assert "LAKEHOUSE_TASK_RETRIES" in str(bad.value) and "two-secret-ish" not in str(bad.value)
+
+
+def test_settings_follow_the_environment_and_are_resolved_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEHOUSE_AUDIT_DB", "audit_one")
+    first = settings()
+    assert first.audit_db == "audit_one" and settings() is first  # once per environment
+    monkeypatch.setenv("LAKEHOUSE_AUDIT_DB", "audit_two")
+    assert settings().audit_db == "audit_two"
+    monkeypatch.setenv("LAKEHOUSE_AUDIT_DB", "")  # empty is unset, as a shell's `X=` means
+    assert settings().audit_db == "lakehouse_audit"

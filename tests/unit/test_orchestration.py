@@ -74,7 +74,7 @@ def test_the_build_results_are_used_only_by_their_own_run(tmp_path: Path, monkey
 
 def test_an_unknown_dbt_execution_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAKEHOUSE_DBT_EXECUTION", "sometimes")
-    with pytest.raises(ValueError, match="watcher, per_model"):
+    with pytest.raises(ValueError, match="LAKEHOUSE_DBT_EXECUTION: Input should be 'watcher' or 'per_model'"):
         transform.execution()
 
 
