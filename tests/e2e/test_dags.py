@@ -464,7 +464,10 @@ def test_a_model_that_failed_in_the_build_is_retried_alone(
     monkeypatch.setattr(session.Cursor, "execute", execute)
     monkeypatch.setattr(config, "_connection", connection)
     dag = dagbag.get_dag("lakehouse_pipeline")
-    run = dag.test(run_conf={"source": str(tpch_dir), "database": pipeline_database})
+    # The green run loaded and extracted these tables and published what follows the build: this
+    # run marks those tasks done instead of running them again (the mapping and the branch run).
+    done = r"(ingest|extract|governance|docs|report)\..*|publish_marts"
+    run = dag.test(run_conf={"source": str(tpch_dir), "database": pipeline_database}, mark_success_pattern=done)
     assert "success" in str(run.state)
     tries = {ti.task_id: ti.try_number for ti in run.get_task_instances() if ti.task_id.startswith("transform_local.")}
     retried = {task for task, number in tries.items() if number > 1}
