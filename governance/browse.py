@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from governance.emit import GovernanceError, run_pipeline
+from governance.errors import GovernanceError
+from governance.pipelines import run_pipeline
 
 DATASET_PREFIX = "urn:li:dataset:(urn:li:dataPlatform:"
 

@@ -11,8 +11,11 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from governance.browse import lineage, load_into_lite
-from governance.emit import SINKS, GovernanceError, emit_metadata, metadata_path, save_run_results
+from governance.emit import emit_metadata, metadata_path
+from governance.errors import GovernanceError
+from governance.pipelines import SINKS
 from governance.policy import check_manifest
+from governance.run_results import save_run_results
 from ingest.core.errors import LakehouseError
 from ingest.core.lake import default_lake_uri
 from ingest.core.settings import local_dir

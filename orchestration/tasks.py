@@ -183,7 +183,7 @@ def run_dbt(*args: str, dbt_target: str) -> None:
 def test_results(dbt_target: str, dag_run_id: str, dataset: str = config.DEFAULT_DATASET) -> str:
     """The run_results.json that governance turns into assertions: the one this run's `dbt build`
     left (watcher mode keeps it), else the dataset's dbt tests run once more (per-model mode)."""
-    from governance.emit import SAVED_RUN_RESULTS, save_run_results
+    from governance.run_results import SAVED_RUN_RESULTS, save_run_results
 
     kept = transform.build_results_of(dag_run_id)
     if kept is not None:

@@ -144,7 +144,7 @@ BUILD_IN_ONE_PROCESS = """
 import sys
 from pathlib import Path
 from dbt.cli.main import dbtRunner
-from governance.emit import save_run_results
+from governance.run_results import save_run_results
 
 dbt = dbtRunner()  # one process, one Spark session for the three commands
 if not dbt.invoke(["build", "--target", "local"]).success:

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from governance.emit import merge_records
+from governance.aspects import merge_records
 from governance.policy import check_manifest_data
 from ingest.core.contract import contract_path, load_contract
 from ingest.core.personal import looks_personal

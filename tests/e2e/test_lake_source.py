@@ -22,7 +22,7 @@ import pytest
 from datahub_airflow_plugin._airflow_asset_adapter import translate_airflow_asset_to_urn
 from moto.server import ThreadedMotoServer
 
-from governance.emit import merge_aspects
+from governance.aspects import merge_aspects
 from governance.lake_profiles import committed_view, lake_urn, lakehouse_zone_mcps, raw_tables
 from governance.lake_source import LakeSourceError, governance_venv, recipe_for, run_lake_source
 from governance.urns import check, dataset_urns

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from governance.emit import merge_aspects
+from governance.aspects import merge_aspects
 from governance.lake_source import absolute_file_names
 
 KEYS = st.from_regex(r"[a-z_]{1,8}", fullmatch=True)
