@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +17,7 @@ from governance.policy import check_manifest
 from governance.run_results import save_run_results
 from ingest.core.errors import LakehouseError
 from ingest.core.lake import default_lake_uri
-from ingest.core.settings import local_dir
+from ingest.core.settings import local_dir, settings
 
 app = typer.Typer(
     help="Governance in DataHub: metadata, lineage from CSV file to report, and the policy check.",
@@ -31,7 +30,7 @@ console = Console(stderr=True)
 
 def _target(path: Path | None) -> Path:
     """--target-path, else DBT_TARGET_PATH, else target/ (dbt's own default)."""
-    return path or Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    return path or settings().dbt_target_path
 
 
 @app.command()

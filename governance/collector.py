@@ -12,13 +12,14 @@ at a real GMS instead (a `datahub-rest` connection).
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from ingest.core.settings import settings
 
 # What the emitter checks before it sends anything: that it talks to GMS (not DataHub's frontend).
 SERVER_CONFIG = {"noCode": "true", "versions": {"acryldata/datahub": {"version": "v1.2.0"}}}
@@ -104,8 +105,7 @@ def plugin_environment(url: str, path: Path) -> dict[str, str]:
 
 def airflow_metadata_file() -> Path | None:
     """The file the collector fills for this pipeline (LAKEHOUSE_AIRFLOW_METADATA), if any."""
-    value = os.environ.get("LAKEHOUSE_AIRFLOW_METADATA")
-    return Path(value) if value else None
+    return settings().airflow_metadata
 
 
 def read_collected(path: Path) -> list[dict[str, Any]]:

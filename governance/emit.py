@@ -44,7 +44,7 @@ from governance.pipelines import read_records, recipe, redact, run_pipeline, sin
 from governance.run_results import build_run_results
 from ingest.core import lake as lakes
 from ingest.core.contract import contract_path, load_contract, shipped_datasets
-from ingest.core.settings import MySQLSettings, local_dir
+from ingest.core.settings import MySQLSettings, local_dir, settings
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def emit_metadata(
     lake = lakes.parse_lake(lake_uri)
     manifest = json.loads((target_dir / "manifest.json").read_text(encoding="utf-8"))
     contracts = [load_contract(contract_path(name)) for name in (datasets or shipped_datasets())]
-    lite = lite_file or Path(os.environ.get("DATAHUB_LITE_FILE") or local_dir() / "datahub-lite" / "datahub.db")
+    lite = lite_file or settings().datahub_lite_file or local_dir() / "datahub-lite" / "datahub.db"
     output = metadata_path(lake_uri)
     output.parent.mkdir(parents=True, exist_ok=True)
     sink_config = sink_recipe(sink, {"GOVERNANCE_OUT": str(output), "DATAHUB_LITE_FILE": str(lite)})

@@ -21,6 +21,7 @@ from typing import Any
 
 from ingest.core.errors import DataError, TransientError
 from ingest.core.lake import Lake
+from ingest.core.settings import settings
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = Path(__file__).parent / "recipes"
@@ -43,7 +44,7 @@ class LakeSourceTimeout(TransientError):
 
 def governance_venv() -> Path:
     """The environment that holds DataHub's data-lake sources: LAKEHOUSE_GOVERNANCE_VENV or ./.venv-governance."""
-    return Path(os.environ.get("LAKEHOUSE_GOVERNANCE_VENV") or REPO / ".venv-governance")
+    return settings().governance_venv
 
 
 def recipe_for(lake: Lake, hmac_key: tuple[str, str] | None = None) -> tuple[Path, dict[str, str]]:
@@ -57,7 +58,9 @@ def recipe_for(lake: Lake, hmac_key: tuple[str, str] | None = None) -> tuple[Pat
         )
     if lake.scheme == "file":
         return RECIPES / "lake.yml", {"GOVERNANCE_LAKE": root}
-    key = dict(zip(HMAC_VARIABLES, hmac_key or (os.environ.get(name, "") for name in HMAC_VARIABLES), strict=True))
+    configured = settings()
+    secret = configured.gcs_hmac_secret.get_secret_value() if configured.gcs_hmac_secret else ""
+    key = dict(zip(HMAC_VARIABLES, hmac_key or (configured.gcs_hmac_id or "", secret), strict=True))
     missing = [name for name, value in key.items() if not value]
     if missing:
         raise LakeSourceError(

@@ -5,7 +5,6 @@ of error messages."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from datahub.configuration.config_loader import load_config_file
 from datahub.ingestion.run.pipeline import Pipeline
 
 from governance.errors import GovernanceError
+from ingest.core.settings import settings
 
 RECIPES = Path(__file__).parent / "recipes"
 SINKS = ("file", "lite", "rest")
@@ -28,7 +28,7 @@ def sink_recipe(name: str, env: dict[str, str]) -> dict[str, Any]:
     """The sink recipe `name` (one of SINKS) from governance/recipes/sinks/, checked and resolved."""
     if name not in SINKS:
         raise GovernanceError(f"unknown sink {name!r}: use one of {', '.join(SINKS)}")
-    if name == "rest" and not os.environ.get("DATAHUB_GMS_URL"):
+    if name == "rest" and not settings().datahub_gms_url:
         raise GovernanceError(
             "the rest sink needs DATAHUB_GMS_URL (e.g. http://datahub-gms:8080) and, unless the server "
             "runs without authentication, DATAHUB_GMS_TOKEN (a personal access token)"
@@ -56,7 +56,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
 def redact(text: str) -> str:
     """A message without the GMS token, whole or in DataHub's partly masked form."""
-    token = os.environ.get("DATAHUB_GMS_TOKEN")
-    if token:
-        text = text.replace(token, "***")
+    token = settings().datahub_gms_token
+    if token is not None:
+        text = text.replace(token.get_secret_value(), "***")
     return re.sub(r"(token[:=]\s*)\S+", r"\1***", text, flags=re.IGNORECASE)
