@@ -76,6 +76,8 @@ _UNSAFE = re.compile(r"['\\\x00-\x1f\x7f]")
 
 def parse_lake(uri: str) -> Lake:
     """Validate a lake URI: `file:///abs/path`, a plain path, or `gs://bucket[/prefix]`."""
+    if _UNSAFE.search(uri):  # before urlsplit, which silently drops tabs and newlines
+        raise LakeError(f"lake URI {uri!r} may not contain single quotes, backslashes or control characters")
     parts = urlsplit(uri)
     if parts.scheme == "gs":
         bucket, prefix = parts.netloc, parts.path.strip("/")
@@ -99,7 +101,7 @@ def parse_lake(uri: str) -> Lake:
     if not raw:
         raise LakeError(f"lake URI {uri!r} names no folder")
     if _UNSAFE.search(raw):
-        raise LakeError(f"lake path {raw!r} may not contain quotes, backslashes or control characters")
+        raise LakeError(f"lake path {raw!r} may not contain single quotes, backslashes or control characters")
     root = Path("/" + os.path.abspath(os.path.expanduser(raw)).lstrip("/"))  # POSIX keeps a leading '//'
     return Lake(uri=root.as_uri(), scheme="file", root=root)
 

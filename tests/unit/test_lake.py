@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from ingest.core import lake as lakes
 from ingest.core.lake import LakeError, parse_lake, resolve_lake_uri
 
-REFUSED_MESSAGE = "may not contain quotes, backslashes or control characters"
+REFUSED_MESSAGE = "may not contain single quotes, backslashes or control characters"
 KEY = "raw/tpch/orders/batch=1/part-00000.parquet"
 
 # Path characters the rule must carry through: spaces, '#', '%', '?' and other URI delimiters, non-ASCII.
@@ -260,3 +260,12 @@ def test_checksums_of_a_file_read_in_several_chunks(tmp_path: Path) -> None:
     whole = google_crc32c.value(data)  # type: ignore[no-untyped-call]
     assert base64.b64decode(crc) == whole.to_bytes(4, "big")
     assert md5 is not None and base64.b64decode(md5) == hashlib.md5(data).digest()
+
+
+@given(
+    st.sampled_from(["file:///lake/", "gs://bucket/", "lake/"]), st.sampled_from(["\t", "\n", "\r", "\x00", "'", "\\"])
+)
+def test_a_control_character_quote_or_backslash_is_refused_wherever_it_is(start: str, bad: str) -> None:
+    # urlsplit drops tabs and newlines without a word: the URI is checked before it is split.
+    with pytest.raises(LakeError, match="single quotes, backslashes or control characters"):
+        parse_lake(f"{start}a{bad}b")
