@@ -78,7 +78,8 @@ class Settings(BaseSettings):
         "the lake: `gs://BUCKET/PREFIX`, `file:///abs/path` (percent-encoded) or a plain path (relative to "
         "the current folder; spaces, `#` and `%` are fine in a plain path). One rule resolves it everywhere: "
         "`ingest.core.lake.resolve_lake_uri` in Python, the `lake_root()` macro in dbt (`dbt run-operation "
-        "show_lake` prints it); a test holds the two to the same answer. Single quotes, backslashes and control characters are refused.",
+        "show_lake` prints it); a test holds the two to the same answer. "
+        "Single quotes, backslashes and control characters are refused.",
     )
     google_application_credentials: Path | None = setting(
         "GOOGLE_APPLICATION_CREDENTIALS",
