@@ -21,7 +21,7 @@ from typing import Any
 
 from ingest.core.errors import DataError, TransientError
 from ingest.core.lake import Lake
-from ingest.core.settings import settings
+from ingest.core.settings import reveal, settings
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = Path(__file__).parent / "recipes"
@@ -59,8 +59,8 @@ def recipe_for(lake: Lake, hmac_key: tuple[str, str] | None = None) -> tuple[Pat
     if lake.scheme == "file":
         return RECIPES / "lake.yml", {"GOVERNANCE_LAKE": root}
     configured = settings()
-    secret = configured.gcs_hmac_secret.get_secret_value() if configured.gcs_hmac_secret else ""
-    key = dict(zip(HMAC_VARIABLES, hmac_key or (configured.gcs_hmac_id or "", secret), strict=True))
+    given = hmac_key or (configured.gcs_hmac_id or "", reveal(configured.gcs_hmac_secret))
+    key = dict(zip(HMAC_VARIABLES, given, strict=True))
     missing = [name for name, value in key.items() if not value]
     if missing:
         raise LakeSourceError(

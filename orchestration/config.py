@@ -24,11 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.core import lake as lakes
 from ingest.core.contract import shipped_datasets
-from ingest.core.settings import MySQLSettings, local_dir, settings
+from ingest.core.settings import MySQLSettings, local_dir, reveal, settings
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
-    from pydantic import SecretStr
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +68,6 @@ def mysql_settings() -> MySQLSettings:
     )
 
 
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value() if value is not None else ""
-
-
 def _masked(secret: str) -> str:
     """`secret`, registered with Airflow's secrets masker: a rendered field or a log line shows ***."""
     if secret:
@@ -89,7 +84,7 @@ def pseudonym_key() -> str:
     """The masked models' key (64 hex characters), read when a dbt task runs: the password of the
     `lakehouse_pseudonym` connection, else LAKEHOUSE_PSEUDONYM_KEY."""
     conn = _connection(PSEUDONYM_CONN_ID)
-    return _masked((conn.password if conn is not None else None) or _secret(settings().pseudonym_key))
+    return _masked((conn.password if conn is not None else None) or reveal(settings().pseudonym_key))
 
 
 def gcs_hmac_key() -> tuple[str, str] | None:

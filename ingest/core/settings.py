@@ -240,10 +240,20 @@ class Settings(BaseSettings):
         return MySQLSettings.from_url(self.mysql_url.get_secret_value())
 
 
-VARIABLES: dict[str, str] = {
-    name: str((field.json_schema_extra or {})["variable"])  # type: ignore[index]
-    for name, field in Settings.model_fields.items()
-}
+def _documented(name: str) -> dict[str, str]:
+    """What `setting()` recorded of a field: its variable, shown default and table."""
+    extra = Settings.model_fields[name].json_schema_extra
+    assert isinstance(extra, dict)
+    return {key: str(value) for key, value in extra.items()}
+
+
+VARIABLES: dict[str, str] = {name: _documented(name)["variable"] for name in Settings.model_fields}
+TABLE_OF: dict[str, str] = {variable: _documented(name)["table"] for name, variable in VARIABLES.items()}
+
+
+def reveal(secret: SecretStr | None) -> str:
+    """A secret setting's text, or "" when it is unset (for a child's environment or a recipe)."""
+    return secret.get_secret_value() if secret is not None else ""
 
 
 class SettingsError(ValueError):
@@ -269,8 +279,8 @@ def settings() -> Settings:
 def configuration_table(table: Table) -> str:
     """The configuration table (Markdown) of the README or of docs/production.md, from the fields."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    for field in Settings.model_fields.values():
-        extra: dict[str, Any] = field.json_schema_extra  # type: ignore[assignment]
+    for name, field in Settings.model_fields.items():
+        extra = _documented(name)
         if extra["table"] == table:
             rows.append(f"| `{extra['variable']}` | {extra['shown']} | {field.description} |")
     return "\n".join(rows) + "\n"
