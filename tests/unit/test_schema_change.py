@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pyarrow as pa
 from hypothesis import given
@@ -53,7 +53,9 @@ def values_of(kind: SqlType) -> st.SearchStrategy[Decimal | int]:
     if kind.base in INTEGER_RANGES:
         return st.integers(*INTEGER_RANGES[kind.base])
     assert kind.precision is not None and kind.scale is not None
-    top = Decimal(10) ** (kind.precision - kind.scale) - Decimal(1).scaleb(-kind.scale)
+    with localcontext() as exact:  # the default 28 digits would round DECIMAL(32,0)'s top up to 1E+32
+        exact.prec = 100
+        top = Decimal(10) ** (kind.precision - kind.scale) - Decimal(1).scaleb(-kind.scale)
     return st.decimals(min_value=-top, max_value=top, places=kind.scale, allow_nan=False)
 
 
