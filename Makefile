@@ -24,7 +24,7 @@ export AIRFLOW__DATAHUB__ENABLED ?= False
 AIRFLOW := $(VENV)/bin/airflow
 GOVERNANCE_VENV := .venv-governance
 
-.PHONY: demo test check lint typecheck suite venv mysql manifest airflow-db airflow-ui chromium bench clean settings-docs
+.PHONY: demo test check lint typecheck suite venv mysql manifest airflow-db airflow-ui airflow-services spark-history chromium bench clean settings-docs
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
@@ -60,6 +60,15 @@ demo: venv mysql manifest airflow-db  ## the whole pipeline through Airflow: DAT
 
 airflow-ui: manifest airflow-db  ## the Airflow UI on http://127.0.0.1:8080 (user admin, password printed at start)
 	scripts/airflow-ui.sh
+
+EXECUTOR ?= local
+AIRFLOW_DB ?= sqlite
+airflow-services: manifest  ## Airflow as production runs it: API server, scheduler, DAG processor, triggerer (EXECUTOR=local|celery, AIRFLOW_DB=sqlite|postgres)
+	$(if $(filter postgres,$(AIRFLOW_DB)),scripts/postgres-local.sh ensure)
+	$(PY) -m orchestration.services --executor $(EXECUTOR) --database $(AIRFLOW_DB)
+
+spark-history:  ## Spark's history server on the pipeline's event logs (http://127.0.0.1:18080)
+	scripts/spark-history.sh
 
 chromium:  ## headless Chromium for the browser tests (Debian packages)
 	scripts/install-chromium.sh

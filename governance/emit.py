@@ -39,6 +39,7 @@ from governance.errors import GovernanceError, SinkUnavailable
 from governance.lake_profiles import RawTable, committed_view, lakehouse_zone_mcps, raw_tables, raw_zone_mcps
 from governance.lake_source import run_lake_source
 from governance.lineage import ingest_lineage_mcps, read_audit, source_tables
+from governance.model_jobs import model_job_mcps
 from governance.personal_tags import tag_personal_lake_columns, tag_personal_source_columns
 from governance.pipelines import read_records, recipe, redact, run_pipeline, sink_recipe
 from governance.run_results import build_run_results
@@ -134,6 +135,7 @@ def emit_metadata(
     lite_file: Path | None = None,
     airflow_metadata: Path | None = None,
     hmac_key: tuple[str, str] | None = None,
+    pipeline_dags: dict[str, str] | None = None,
 ) -> Path:
     """Emit all governance metadata; return the local path of the metadata file (also uploaded to a gs:// lake).
 
@@ -144,7 +146,8 @@ def emit_metadata(
     <LAKEHOUSE_LOCAL_DIR>/datahub-lite/datahub.db) or rest (DATAHUB_GMS_URL, DATAHUB_GMS_TOKEN).
     `airflow_metadata`: what DataHub's Airflow plugin sent to the collector (DAGs, tasks, runs, Assets), merged in.
     `hmac_key`: (access id, secret) with which DataHub's gcs source reads a gs:// lake (default: the
-    LAKEHOUSE_GCS_HMAC_ID and LAKEHOUSE_GCS_HMAC_SECRET variables).
+    LAKEHOUSE_GCS_HMAC_ID and LAKEHOUSE_GCS_HMAC_SECRET variables). `pipeline_dags`: dataset -> the DAG
+    that builds it, whose model tasks get a DataJob each with the model's datasets (governance.model_jobs).
     """
     target_dir = Path(target_dir)
     for needed in ("manifest.json", "catalog.json"):
@@ -175,14 +178,18 @@ def emit_metadata(
         ours: list[MetadataChangeProposalWrapper] = list(lakehouse_zone_mcps(lake, manifest))
         model_folders = {str(mcp.entityUrn) for mcp in ours}
         raw_by_urn: dict[str, RawTable] = {}
+        built: set[str] = set()  # the datasets with tables in the lake
+        pipeline_dags = pipeline_dags or {}
         for contract in contracts:
             raw = raw_tables(lake, contract.dataset, [t.name for t in contract.tables])
             if not raw:
                 continue
+            built.add(contract.dataset)
             audit = read_audit(mysql or MySQLSettings.from_env(), lake.uri, contract.dataset, raw)
             ours += raw_zone_mcps(lake, contract.dataset, raw)
             raw_by_urn |= {item.urn: item for item in raw}
             ours += ingest_lineage_mcps(contract, raw, audit, source_tables(manifest, contract.dataset))
+        ours += model_job_mcps(manifest, {d: pipeline_dags[d] for d in pipeline_dags if d in built})
         lake_datasets = model_folders | set(raw_by_urn)
         records = run_lake_source(lake, work / "lake.json", hmac_key=hmac_key)  # first: it names the lake's datasets
         records = committed_view(records, lake, lake_datasets, raw_by_urn)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.core import lake as lakes
 from ingest.core.contract import shipped_datasets
-from ingest.core.settings import MySQLSettings, local_dir, reveal, settings
+from ingest.core.settings import MySQLSettings, local_dir, reveal, settings, spark_events_dir
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
@@ -145,7 +145,12 @@ def thrift_setting(field: str) -> str:
 def dbt_env() -> dict[str, str]:
     """Environment for dbt tasks: absolute state paths (Cosmos runs dbt from a temporary copy)."""
     lake = lakes.location_setting(lakes.parse_lake(lake_uri()))  # a plain path for dbt's Jinja
-    return {"LAKEHOUSE_LOCAL_DIR": str(local_dir()), "LAKEHOUSE_LAKE_URI": lake, "DO_NOT_TRACK": "1"}
+    return {
+        "LAKEHOUSE_LOCAL_DIR": str(local_dir()),
+        "LAKEHOUSE_LAKE_URI": lake,
+        "LAKEHOUSE_SPARK_EVENTS": str(spark_events_dir()),  # every run's Spark jobs, for the history server
+        "DO_NOT_TRACK": "1",
+    }
 
 
 DEFAULT_DATASET = "tpch"

@@ -217,7 +217,10 @@ def emit_metadata(sink: str = "file") -> str:
 
     mysql, airflow_file, hmac_key = config.mysql_settings(), airflow_metadata_file(), config.gcs_hmac_key()
     target, lake = dbt_target_dir(), config.lake_uri()
-    return str(emit(target, lake, sink, mysql=mysql, airflow_metadata=airflow_file, hmac_key=hmac_key))
+    dags = {dataset: config.pipeline_dag_id(dataset) for dataset in config.datasets()}
+    return str(
+        emit(target, lake, sink, mysql=mysql, airflow_metadata=airflow_file, hmac_key=hmac_key, pipeline_dags=dags)
+    )
 
 
 def publish_docs() -> str:

@@ -6,7 +6,8 @@ Two ways to run it, chosen by `LAKEHOUSE_DBT_EXECUTION` when the DAG file is par
   A producer task runs the build; every model still has its own task, which follows the model's
   result as dbt reports it (status, log, retry). A model that failed is retried on its own, as a
   `dbt run` of that model alone, without rebuilding those that succeeded. Per-run costs (a Spark
-  session, the on-run-start hook that registers the lake's sources) are paid once.
+  session, the on-run-start hook that registers the lake's sources) are paid once. Under a
+  scheduler the model tasks start and end in the triggerer (orchestration/model_trigger.py).
 - `per_model`: a dbt command per model and one per model's tests (`ExecutionMode.LOCAL`,
   `TestBehavior.AFTER_EACH`), what the DAGs did before; kept for comparison (bench/bench_airflow.py).
 """
@@ -23,7 +24,9 @@ from airflow.sdk.bases.sensor import BaseSensorOperator
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
+from governance import model_jobs
 from ingest.core.settings import REPO_ROOT, local_dir, settings
+from orchestration.model_trigger import start_in_triggerer
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +82,7 @@ def selector(dataset: str) -> str:
 def models_of(dataset: str, manifest: Path = MANIFEST) -> dict[str, dict[str, Any]]:
     """The manifest's model nodes that `selector(dataset)` selects: the models tagged with the
     dataset's name and every model that reads one of them, by unique id."""
-    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
-    models = {uid: n for uid, n in nodes.items() if n["resource_type"] == "model"}
-    selected = {uid for uid, n in models.items() if dataset in n["tags"]}
-    while True:
-        found = {uid for uid, n in models.items() if selected & set(n["depends_on"]["nodes"])} - selected
-        if not found:
-            return {uid: models[uid] for uid in selected}
-        selected |= found
+    return model_jobs.models_of(json.loads(manifest.read_text(encoding="utf-8")), dataset)
 
 
 def marts(dataset: str = "tpch", manifest: Path = MANIFEST) -> list[str]:
@@ -145,19 +141,23 @@ def task_group(
         operator_args=operator_args,
     )
     if watcher:
+        in_triggerer = settings().dbt_model_tasks == "triggerer"
         for task in group.iter_tasks():
             if isinstance(task, BaseSensorOperator):
                 _follow_by_rescheduling(task)
+                if in_triggerer:
+                    start_in_triggerer(task)
                 if dbt_pool:
                     task.pool = "default_pool"
     return group
 
 
 def _follow_by_rescheduling(sensor: BaseSensorOperator) -> None:
-    """A model's task checks the build's result for its model and, until the producer has it,
-    gives its slot back and looks again (reschedule mode) instead of deferring to a trigger. A
-    deferred trigger would hold `airflow dags test` (the demo and the tests run the DAG that way,
-    one task at a time) on a build that cannot start until the trigger ends."""
+    """When a model's task runs on a worker (always under `airflow dags test`; under a scheduler
+    with LAKEHOUSE_DBT_MODEL_TASKS=reschedule), it checks the build's result for its model and,
+    until the producer has it, gives its slot back and looks again (reschedule mode) instead of
+    deferring. A deferred trigger would hold `airflow dags test` (which runs one task at a time)
+    on a build that cannot start until the trigger ends."""
     sensor.deferrable = False  # type: ignore[attr-defined]
     sensor.mode = "reschedule"
     sensor.poke_interval = 5

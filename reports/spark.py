@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ingest.core.settings import local_dir, settings
+from ingest.core.settings import local_dir, settings, spark_events_dir
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -33,6 +33,8 @@ def session(app_name: str) -> tuple[SparkSession, bool]:
             .config("spark.local.dir", str(tmp))
             .config("spark.sql.warehouse.dir", str(state / "warehouse"))
             .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={tmp}")
+            .config("spark.eventLog.enabled", "true")  # for Spark's history server (`make spark-history`)
+            .config("spark.eventLog.dir", str(spark_events_dir()))
         )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")

@@ -32,7 +32,8 @@ PY
 start() {
   if answers; then echo "a Thrift server already answers on $host:$port"; return 0; fi
   spark_home="$("$python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
-  mkdir -p "$base/warehouse" "$base/tmp"
+  events="${LAKEHOUSE_SPARK_EVENTS:-$local_dir/spark-events}"  # for `make spark-history`
+  mkdir -p "$base/warehouse" "$base/tmp" "$events"
   # Same Spark settings as the `local` dbt target (profiles/profiles.yml), sized for a small machine.
   cd "$base"
   nohup "$spark_home/bin/spark-submit" \
@@ -50,6 +51,8 @@ start() {
     --conf spark.sql.hive.manageFilesourcePartitions=false \
     --conf spark.sql.sources.partitionColumnTypeInference.enabled=false \
     --conf spark.sql.legacy.allowNonEmptyLocationInCTAS=true \
+    --conf spark.eventLog.enabled=true \
+    --conf spark.eventLog.dir="$events" \
     --hiveconf javax.jdo.option.ConnectionURL="jdbc:derby:;databaseName=$base/metastore_db;create=true" \
     --hiveconf hive.server2.thrift.bind.host="$host" \
     --hiveconf hive.server2.thrift.port="$port" \

@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     spark_master: str = setting(
         "LAKEHOUSE_SPARK_MASTER", "local[2]", "`local[2]`", "the Spark master of the report and profile pages"
     )
+    spark_events: Path | None = setting(
+        "LAKEHOUSE_SPARK_EVENTS",
+        None,
+        "`.local/spark-events` in the pipeline",
+        "the folder of Spark's event logs, which `make spark-history` serves: the pipeline's dbt tasks, "
+        "the reports and the Thrift server always write them; a plain `dbt` command only when it is set",
+    )
     spark_thrift_host: str = setting(
         "SPARK_THRIFT_HOST",
         "127.0.0.1",
@@ -155,6 +162,26 @@ class Settings(BaseSettings):
         "`watcher`",
         "how the DAGs run dbt: `watcher` (one `dbt build`, a task per model that follows it) or `per_model` "
         "([Airflow](docs/airflow.md))",
+    )
+    dbt_model_tasks: Literal["triggerer", "reschedule"] = setting(
+        "LAKEHOUSE_DBT_MODEL_TASKS",
+        "triggerer",
+        "`triggerer`",
+        "how a scheduler runs the watcher's model tasks while the build runs: `triggerer` (they start and end "
+        "there, no worker) or `reschedule` (a worker looks every 5 s); `dags test` always reschedules",
+    )
+    airflow_postgres_url: SecretStr = setting(
+        "LAKEHOUSE_AIRFLOW_POSTGRES_URL",
+        SecretStr("postgresql://postgres@127.0.0.1:5432/postgres"),
+        "`postgresql://postgres@127.0.0.1:5432/postgres`",
+        "the PostgreSQL server that keeps Airflow's metadata for `make airflow-services AIRFLOW_DB=postgres` "
+        "(database `lakehouse_airflow`, created when missing); `scripts/postgres-local.sh` starts one if none answers",
+    )
+    celery_broker_url: str = setting(
+        "LAKEHOUSE_CELERY_BROKER_URL",
+        "redis://127.0.0.1:6379/5",
+        "`redis://127.0.0.1:6379/5`",
+        "the Celery broker of `make airflow-services EXECUTOR=celery` (two workers)",
     )
     datahub_sink: Literal["file", "lite", "rest"] = setting(
         "LAKEHOUSE_DATAHUB_SINK",
@@ -323,6 +350,13 @@ def shown_values(resolved: Settings) -> dict[str, str]:
 def local_dir() -> Path:
     """Where the embedded defaults keep their state (`<repo>/.local`, or LAKEHOUSE_LOCAL_DIR)."""
     return settings().local_dir
+
+
+def spark_events_dir() -> Path:
+    """Where Spark's event logs go (LAKEHOUSE_SPARK_EVENTS, else `.local/spark-events`), created."""
+    folder = (settings().spark_events or local_dir() / "spark-events").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def quarantine_dir() -> Path:
