@@ -120,7 +120,8 @@ def lakehouse_dataproc() -> None:
         labels={"app": "lakehouse", "managed-by": "airflow"},
         use_if_exists=True,  # a retried run reuses its own cluster
     )
-    transform = transform_group("transform", DATASET, "dataproc", DBT_ENV)
+    # The pipeline DAGs' pool: one dbt build at a time over the lakehouse's models, whichever DAG runs it.
+    transform = transform_group("transform", DATASET, "dataproc", DBT_ENV, dbt_pool="spark_session")
     report = DataprocSubmitJobOperator(task_id="business_report", project_id=PROJECT_ID, region=REGION, job=REPORT_JOB)
     delete_cluster = DataprocDeleteClusterOperator(
         task_id="delete_cluster",

@@ -25,6 +25,8 @@ from orchestration import config, tasks, transform
 LAKE = config.lake_uri()
 # Session-mode Spark keeps its metastore in one Derby database that only one process may open.
 SPARK_SESSION_POOL = "spark_session"
+# Every task that keeps dbt artifacts works in its run's own folder (orchestration.transform.artifacts_dir).
+THIS_DAG, THIS_RUN = "{{ dag.dag_id }}", "{{ run_id }}"
 
 DEFAULT_ARGS = {
     "owner": "data-platform",
@@ -139,7 +141,9 @@ def build_pipeline(dataset: str) -> DAG:
         transform_local = transform.task_group(
             "transform_local", dataset, "local", DBT_ENV, dbt_pool=SPARK_SESSION_POOL
         )
-        transform_thrift = transform.task_group("transform_thrift", dataset, "thrift", THRIFT_ENV)
+        transform_thrift = transform.task_group(
+            "transform_thrift", dataset, "thrift", THRIFT_ENV, dbt_pool=SPARK_SESSION_POOL
+        )
 
         @task(outlets=mart_assets, trigger_rule="none_failed_min_one_success")
         def publish_marts() -> list[str]:
@@ -149,53 +153,59 @@ def build_pipeline(dataset: str) -> DAG:
         @task_group(group_id="governance")
         def governance() -> None:
             @task(pool=SPARK_SESSION_POOL)
-            def test_results(dbt_target: str, dag_run_id: str) -> str:
+            def test_results(dbt_target: str, pipeline_dag: str, pipeline_run: str) -> str:
                 """The tests' results of this run's dbt build (DataHub shows them as assertions)."""
-                return tasks.test_results(dbt_target, dag_run_id, dataset)
+                return tasks.test_results(dbt_target, pipeline_dag, pipeline_run, dataset)
 
             @task(pool=SPARK_SESSION_POOL)
-            def catalog(dbt_target: str) -> str:
+            def catalog(dbt_target: str, pipeline_dag: str, pipeline_run: str) -> str:
                 """dbt docs generate --static: the catalog (column types) and the docs site."""
-                return tasks.catalog(dbt_target)
+                return tasks.catalog(dbt_target, pipeline_dag, pipeline_run)
 
             @task
-            def check_policies() -> None:
+            def check_policies(pipeline_dag: str, pipeline_run: str) -> None:
                 """Fails, naming the model, when one lacks an owner, description or domain, or a PII tag."""
-                tasks.check_policies()
+                tasks.check_policies(pipeline_dag, pipeline_run)
 
             @task
-            def emit_metadata() -> str:
+            def emit_metadata(pipeline_dag: str, pipeline_run: str) -> str:
                 """dbt metadata, test results and ingest lineage to DataHub (file sink: <lake>/governance/)."""
-                return tasks.emit_metadata(settings().datahub_sink)
+                return tasks.emit_metadata(pipeline_dag, pipeline_run, settings().datahub_sink)
 
             target = "{{ params.dbt_target }}"
-            test_results(target, "{{ run_id }}") >> catalog(target) >> check_policies() >> emit_metadata()
+            results = test_results(target, THIS_DAG, THIS_RUN)
+            checked = catalog(target, THIS_DAG, THIS_RUN)
+            results >> checked >> check_policies(THIS_DAG, THIS_RUN) >> emit_metadata(THIS_DAG, THIS_RUN)
 
         @task_group(group_id="docs")
         def docs() -> None:
             @task
-            def publish_docs() -> str:
+            def publish_docs(pipeline_dag: str, pipeline_run: str) -> str:
                 """dbt's docs site, published beside the lake (<lake>/docs/)."""
-                return tasks.publish_docs()
+                return tasks.publish_docs(pipeline_dag, pipeline_run)
 
-            publish_docs()
+            publish_docs(THIS_DAG, THIS_RUN)
 
         @task_group(group_id="report")
         def report() -> None:
             @task
-            def profile_report() -> str:
+            def profile_report(pipeline_dag: str, pipeline_run: str) -> str:
                 """The dataset's data-profile page (<lake>/reports/profile-<dataset>.html)."""
+                if tasks.report_done_in_build(pipeline_dag, pipeline_run, "profile_report"):
+                    return f"{LAKE}/reports/profile-{dataset}.html"
                 return tasks.profile_report(dataset)
 
-            profiled = profile_report()
+            profiled = profile_report(THIS_DAG, THIS_RUN)
             if tpch:
 
                 @task
-                def business_report() -> str:
+                def business_report(pipeline_dag: str, pipeline_run: str) -> str:
                     """The PySpark business report (<lake>/reports/latest.html)."""
+                    if tasks.report_done_in_build(pipeline_dag, pipeline_run, "business_report"):
+                        return f"{LAKE}/reports/latest.html"
                     return tasks.business_report()
 
-                profiled >> business_report()
+                profiled >> business_report(THIS_DAG, THIS_RUN)
 
         names = plan_tables()
         branch = choose_dbt_target("{{ params.dbt_target }}")

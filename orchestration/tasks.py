@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -161,12 +161,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def dbt_target_dir() -> Path:
-    """Where the pipeline's own dbt commands (tests, docs) keep their artifacts."""
-    return transform.artifacts_dir()
-
-
-def run_dbt(*args: str, dbt_target: str) -> None:
+def run_dbt(*args: str, dbt_target: str, target_dir: Path) -> None:
     """A dbt command in this process, as Cosmos runs them: a Spark session the transform left open
     is reused, instead of a second one fighting over the session target's metastore."""
     from dbt.cli.main import dbtRunner
@@ -174,57 +169,107 @@ def run_dbt(*args: str, dbt_target: str) -> None:
     repo = Path(__file__).resolve().parent.parent
     os.environ.update(config.dbt_env())
     command = [*args, "--project-dir", str(repo), "--profiles-dir", str(repo / "profiles")]
-    command += ["--target", dbt_target, "--target-path", str(dbt_target_dir())]
+    command += ["--target", dbt_target, "--target-path", str(target_dir)]
     result = dbtRunner().invoke(command)
     if not result.success:
         raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or 'see the log above'}")
 
 
-def test_results(dbt_target: str, dag_run_id: str, dataset: str = config.DEFAULT_DATASET) -> str:
+def _done(folder: Path, step: str) -> Path:
+    """The marker of a step that the build's callback already did for this run (`after_build`)."""
+    return folder / f"{step}.done"
+
+
+def after_build(project_dir: str, context: Any = None, **_: Any) -> None:
+    """Cosmos's callback in the producer, after the one `dbt build`: keep its results, then do the
+    run's other Spark work here, in the build's warm session, instead of in three more JVMs (the
+    catalog, the profile page, the business report). A step that fails here is only logged: its
+    own task does it again and reports the error."""
+    folder = transform.keep_build_results(project_dir, context)
+    group = str(context["ti"].task_id).split(".", 1)[0] if context else ""
+    dataset = {config.pipeline_dag_id(d): d for d in config.datasets()}.get(context["dag"].dag_id) if context else None
+    if folder is None or dataset is None or not group.startswith("transform_"):
+        return
+    steps: dict[str, Callable[[], object]] = {
+        "catalog": lambda: _generate_catalog(group.removeprefix("transform_"), folder),
+        "profile_report": lambda: profile_report(dataset),
+    }
+    if dataset == config.DEFAULT_DATASET:
+        steps["business_report"] = business_report
+    for step, work in steps.items():
+        try:
+            work()
+        except Exception:  # the step's own task runs it again and fails with the cause
+            log.warning("the build's session did not do %s; its task will", step, exc_info=True)
+        else:
+            _done(folder, step).touch()
+
+
+def test_results(dbt_target: str, dag_id: str, run_id: str, dataset: str = config.DEFAULT_DATASET) -> str:
     """The run_results.json that governance turns into assertions: the one this run's `dbt build`
     left (watcher mode keeps it), else the dataset's dbt tests run once more (per-model mode)."""
     from governance.run_results import SAVED_RUN_RESULTS, save_run_results
 
-    kept = transform.build_results_of(dag_run_id)
+    folder = transform.artifacts_dir(dag_id, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = transform.build_results_of(dag_id, run_id)
     if kept is not None:
         log.info("the tests' results of this run's dbt build: %s", kept)
-        shutil.copyfile(kept, dbt_target_dir() / SAVED_RUN_RESULTS)
-        return str(dbt_target_dir() / SAVED_RUN_RESULTS)
-    run_dbt("test", "--select", transform.selector(dataset), dbt_target=dbt_target)
-    return str(save_run_results(dbt_target_dir()))
+        shutil.copyfile(kept, folder / SAVED_RUN_RESULTS)
+        return str(folder / SAVED_RUN_RESULTS)
+    run_dbt("test", "--select", transform.selector(dataset), dbt_target=dbt_target, target_dir=folder)
+    return str(save_run_results(folder))
 
 
-def catalog(dbt_target: str) -> str:
+def _generate_catalog(dbt_target: str, folder: Path) -> None:
+    run_dbt("docs", "generate", "--static", "--select", "fqn:*", "source:*", dbt_target=dbt_target, target_dir=folder)
+
+
+def catalog(dbt_target: str, dag_id: str, run_id: str) -> str:
     """dbt's catalog and static docs site (`dbt docs generate --static`) of every dataset (not only
-    the project's default selector, TPC-H), for governance and docs."""
-    run_dbt("docs", "generate", "--static", "--select", "fqn:*", "source:*", dbt_target=dbt_target)
-    return str(dbt_target_dir() / "catalog.json")
+    the project's default selector, TPC-H), for governance and docs: made by the build's callback
+    when it could, else here."""
+    folder = transform.artifacts_dir(dag_id, run_id)
+    if _done(folder, "catalog").exists():
+        log.info("the catalog was made in the build's session: %s", folder / "catalog.json")
+    else:
+        _generate_catalog(dbt_target, folder)
+    return str(folder / "catalog.json")
 
 
-def check_policies() -> None:
+def check_policies(dag_id: str, run_id: str) -> None:
     """Owners, descriptions, domains and PII tags on every model (governance/policy.py)."""
     from governance.policy import enforce
 
+    folder = transform.artifacts_dir(dag_id, run_id)
     with airflow_retry_policy():
-        enforce(dbt_target_dir() / "manifest.json", dbt_target_dir() / "catalog.json")
+        enforce(folder / "manifest.json", folder / "catalog.json")
 
 
-def emit_metadata(sink: str = "file") -> str:
+def emit_metadata(dag_id: str, run_id: str, sink: str = "file") -> str:
     """dbt metadata, test results, lake schemas and ingest lineage of every dataset in the lake to
     DataHub (<lake>/governance/): one file that a run of any dataset's DAG brings up to date."""
     from governance.collector import airflow_metadata_file
     from governance.emit import emit_metadata as emit
 
     mysql, airflow_file, hmac_key = config.mysql_settings(), airflow_metadata_file(), config.gcs_hmac_key()
-    target, lake = dbt_target_dir(), config.lake_uri()
+    target, lake = transform.artifacts_dir(dag_id, run_id), config.lake_uri()
     dags = {dataset: config.pipeline_dag_id(dataset) for dataset in config.datasets()}
     return str(
         emit(target, lake, sink, mysql=mysql, airflow_metadata=airflow_file, hmac_key=hmac_key, pipeline_dags=dags)
     )
 
 
-def publish_docs() -> str:
+def publish_docs(dag_id: str, run_id: str) -> str:
     """The static docs site that `catalog` generated, published beside the lake (`<lake>/docs/`)."""
     from reports.docs_site import publish_docs as publish
 
-    return publish(dbt_target_dir(), config.lake_uri())
+    return publish(transform.artifacts_dir(dag_id, run_id), config.lake_uri())
+
+
+def report_done_in_build(dag_id: str, run_id: str, step: str) -> bool:
+    """Whether the build's callback already made this report for this run."""
+    done = _done(transform.artifacts_dir(dag_id, run_id), step).exists()
+    if done:
+        log.info("%s was made in the build's session", step)
+    return done

@@ -14,8 +14,10 @@ Two ways to run it, chosen by `LAKEHOUSE_DBT_EXECUTION` when the DAG file is par
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ PROFILES = REPO_ROOT / "profiles" / "profiles.yml"
 MANIFEST = REPO_ROOT / "target" / "manifest.json"
 # The producer's `dbt build` results, kept for governance (the tests' outcomes become assertions).
 BUILD_RESULTS = "run_results.producer.json"
-BUILD_RUN_ID = "run_results.producer.run_id"
+KEPT_RUNS = 5  # runs whose artifacts a DAG keeps
 
 
 def execution() -> str:
@@ -43,34 +45,41 @@ def execution() -> str:
     return settings().dbt_execution  # validated there: one of EXECUTIONS
 
 
-def artifacts_dir() -> Path:
-    """Where the pipeline keeps dbt's artifacts between tasks (run results, catalog, docs site)."""
-    return local_dir() / "dbt-pipeline-target"
+def artifacts_dir(dag_id: str, run_id: str) -> Path:
+    """Where one pipeline run keeps dbt's artifacts between its tasks (run results, catalog, docs
+    site): a folder per DAG run, so runs of two DAGs at once never read each other's files."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:60]
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:8]  # distinct runs stay distinct
+    return local_dir() / "dbt-pipeline-target" / dag_id / f"{readable}-{digest}"
 
 
-def keep_build_results(project_dir: str, context: Any = None, **_: Any) -> None:
-    """Cosmos callback after the producer's `dbt build`: its run_results.json, kept (with the run
-    id) for the governance tasks, so they do not run every test a second time."""
+def keep_build_results(project_dir: str, context: Any = None, **_: Any) -> Path | None:
+    """After the producer's `dbt build`: its run_results.json, kept in the run's folder for the
+    governance tasks, so they do not run every test a second time."""
     source = Path(project_dir) / "target" / "run_results.json"
-    if not source.exists():
+    if context is None or not source.exists():
         log.warning("the build left no run_results.json in %s", source.parent)
-        return
-    target = artifacts_dir()
+        return None
+    target = artifacts_dir(context["dag"].dag_id, context["run_id"])
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target / BUILD_RESULTS)
-    run_id = context["run_id"] if context else ""
-    (target / BUILD_RUN_ID).write_text(run_id, encoding="utf-8")
     results = json.loads(source.read_text(encoding="utf-8")).get("results", [])
-    log.info("kept the build's results (%d nodes) for run %s in %s", len(results), run_id, target)
+    log.info("kept the build's results (%d nodes) in %s", len(results), target)
+    prune_runs(target.parent)
+    return target
 
 
-def build_results_of(run_id: str) -> Path | None:
-    """The kept `dbt build` results when they are this run's, else None."""
-    target = artifacts_dir()
-    marker, results = target / BUILD_RUN_ID, target / BUILD_RESULTS
-    if marker.exists() and results.exists() and marker.read_text(encoding="utf-8") == run_id:
-        return results
-    return None
+def build_results_of(dag_id: str, run_id: str) -> Path | None:
+    """The kept `dbt build` results of this run, else None."""
+    results = artifacts_dir(dag_id, run_id) / BUILD_RESULTS
+    return results if results.exists() else None
+
+
+def prune_runs(dag_folder: Path, keep: int = KEPT_RUNS) -> None:
+    """Only the newest `keep` runs' artifacts of a DAG stay."""
+    runs = sorted((p for p in dag_folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in runs[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def selector(dataset: str) -> str:
@@ -106,7 +115,8 @@ def task_group(
     watcher = execution() == "watcher"
     operator_args: dict[str, Any] = {"pool": dbt_pool} if dbt_pool else {}
     if watcher:
-        operator_args["callback"] = keep_build_results
+        # The build's results kept, and the run's other Spark work done in the build's warm session.
+        operator_args["callback"] = "orchestration.tasks.after_build"
     project = ProjectConfig(
         dbt_project_path=REPO_ROOT,
         manifest_path=MANIFEST,

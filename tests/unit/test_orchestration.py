@@ -7,6 +7,7 @@ import json
 import pkgutil
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
@@ -65,11 +66,21 @@ def test_the_build_results_are_used_only_by_their_own_run(tmp_path: Path, monkey
     project = tmp_path / "project"
     (project / "target").mkdir(parents=True)
     (project / "target" / "run_results.json").write_text(json.dumps({"results": [{"unique_id": "model.x"}]}))
-    assert transform.build_results_of("run-1") is None
-    transform.keep_build_results(str(project), context={"run_id": "run-1"})
-    kept = transform.build_results_of("run-1")
+    assert transform.build_results_of("dag_a", "run-1") is None
+    transform.keep_build_results(str(project), context={"run_id": "run-1", "dag": SimpleNamespace(dag_id="dag_a")})
+    kept = transform.build_results_of("dag_a", "run-1")
     assert kept is not None and json.loads(kept.read_text())["results"][0]["unique_id"] == "model.x"
-    assert transform.build_results_of("run-2") is None  # another run's results are never reused
+    assert transform.build_results_of("dag_a", "run-2") is None  # another run's results are never reused
+    assert transform.build_results_of("dag_b", "run-1") is None  # nor another DAG's run of the same id
+
+
+@given(st.text(min_size=1, max_size=300), st.text(min_size=1, max_size=300))
+def test_every_run_gets_its_own_artifacts_folder(first: str, second: str) -> None:
+    """Run ids are free text (manual, scheduled, asset-triggered, or an operator's): distinct ids
+    never share a folder, and the folder is one path component under the DAG's."""
+    a, b = transform.artifacts_dir("dag", first), transform.artifacts_dir("dag", second)
+    assert (a == b) == (first == second)
+    assert a.parent == transform.artifacts_dir("dag", "x").parent and "/" not in a.name and a.name not in (".", "..")
 
 
 def test_an_unknown_dbt_execution_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
