@@ -122,6 +122,9 @@ class Settings(BaseSettings):
         "the folder of Spark's event logs, which `make spark-history` serves: the pipeline's dbt tasks, "
         "the reports and the Thrift server always write them; a plain `dbt` command only when it is set",
     )
+    spark_history_port: int = setting(
+        "LAKEHOUSE_SPARK_HISTORY_PORT", 18080, "`18080`", "the port of Spark's history server (`make spark-history`)"
+    )
     spark_thrift_host: str = setting(
         "SPARK_THRIFT_HOST",
         "127.0.0.1",
