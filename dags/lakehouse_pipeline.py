@@ -191,9 +191,7 @@ def build_pipeline(dataset: str) -> DAG:
             @task
             def profile_report(pipeline_dag: str, pipeline_run: str) -> str:
                 """The dataset's data-profile page (<lake>/reports/profile-<dataset>.html)."""
-                if tasks.report_done_in_build(pipeline_dag, pipeline_run, "profile_report"):
-                    return f"{LAKE}/reports/profile-{dataset}.html"
-                return tasks.profile_report(dataset)
+                return tasks.profile_report(dataset, pipeline_dag, pipeline_run)
 
             profiled = profile_report(THIS_DAG, THIS_RUN)
             if tpch:
@@ -201,9 +199,7 @@ def build_pipeline(dataset: str) -> DAG:
                 @task
                 def business_report(pipeline_dag: str, pipeline_run: str) -> str:
                     """The PySpark business report (<lake>/reports/latest.html)."""
-                    if tasks.report_done_in_build(pipeline_dag, pipeline_run, "business_report"):
-                        return f"{LAKE}/reports/latest.html"
-                    return tasks.business_report()
+                    return tasks.business_report(pipeline_dag, pipeline_run)
 
                 profiled >> business_report(THIS_DAG, THIS_RUN)
 

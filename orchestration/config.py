@@ -167,6 +167,11 @@ def pipeline_dag_id(dataset: str) -> str:
     return PIPELINE_DAG if dataset == DEFAULT_DATASET else f"{PIPELINE_DAG}__{dataset}"
 
 
+def pipeline_dags() -> dict[str, str]:
+    """Every dataset and the id of its pipeline DAG."""
+    return {dataset: pipeline_dag_id(dataset) for dataset in datasets()}
+
+
 def source_dir(param: str | None, dataset: str = DEFAULT_DATASET) -> Path:
     """The folder of the dataset's CSV files: the run's `source` param, else `.local/<dataset>`."""
     return Path(param) if param else local_dir() / dataset

@@ -28,7 +28,6 @@ import typer
 from ingest.core.settings import REPO_ROOT, local_dir, settings
 
 Executor = Literal["local", "celery"]
-Database = Literal["sqlite", "postgres"]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 FINISHED = {"success", "failed"}
 
@@ -65,8 +64,7 @@ class AirflowServices:
 
     home: Path
     executor: Executor = "local"
-    database: Database = "sqlite"
-    sql_alchemy_conn: str = ""  # default: SQLite under `home`, or a fresh PostgreSQL database
+    sql_alchemy_conn: str = ""  # Airflow's metadata database; default: SQLite under `home`
     workers: int = 2  # Celery workers
     parallelism: int = 4  # task processes at once per executor (LocalExecutor) or worker (Celery)
     port: int = field(default_factory=free_port)
@@ -269,7 +267,7 @@ def main(
         raise typer.BadParameter("--executor local|celery, --database sqlite|postgres")
     home = local_dir() / "airflow" if database == "sqlite" else local_dir() / "airflow-postgres"
     conn = postgres_database("lakehouse_airflow") if database == "postgres" else ""
-    services = AirflowServices(home=home, executor=executor, database=database, sql_alchemy_conn=conn)  # type: ignore[arg-type]
+    services = AirflowServices(home=home, executor=executor, sql_alchemy_conn=conn)  # type: ignore[arg-type]
     stopping = False
 
     def stop(*_: object) -> None:

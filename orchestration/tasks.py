@@ -123,23 +123,30 @@ def log_failure(context: dict[str, Any]) -> None:
     log.error("lakehouse pipeline: %s failed: %s: %s", where, type(exception).__name__, exception)
 
 
-def business_report() -> str:
+def business_report(dag_id: str = "", run_id: str = "") -> str:
     """The PySpark business report over the marts. It uses the process's Spark session when there
-    is one (`airflow dags test` runs every task in the process of the dbt build), else a small one."""
+    is one (`airflow dags test` runs every task in the process of the dbt build), else a small one;
+    nothing when the run's build already made it (`after_build`)."""
     from reports.business import build_report
 
     lake = config.lake_uri()
+    if dag_id and _made_in_build(dag_id, run_id, "business_report"):
+        return f"{lake}/reports/latest.html"
     with config.google_credentials() as credentials, _environment(credentials):
         page = build_report(lake)
     log.info("the report: %s (also %s/reports/latest.html)", page, lake)
     return f"{lake}/reports/latest.html"
 
 
-def profile_report(dataset: str) -> str:
-    """The dataset's data-profile page (PySpark over the raw zone), beside the business report."""
+def profile_report(dataset: str, dag_id: str = "", run_id: str = "") -> str:
+    """The dataset's data-profile page (PySpark over the raw zone), beside the business report;
+    nothing when the run's build already made it (`after_build`)."""
     from reports.profile import build_profile
+    from reports.profile.build import page_name
 
     lake = config.lake_uri()
+    if dag_id and _made_in_build(dag_id, run_id, "profile_report"):
+        return f"{lake}/reports/{page_name(dataset)}"
     with airflow_retry_policy(), config.google_credentials() as credentials, _environment(credentials):
         page = build_profile(contract_for(dataset), lake)
     log.info("the profile of %s: %s", dataset, page)
@@ -187,7 +194,7 @@ def after_build(project_dir: str, context: Any = None, **_: Any) -> None:
     own task does it again and reports the error."""
     folder = transform.keep_build_results(project_dir, context)
     group = str(context["ti"].task_id).split(".", 1)[0] if context else ""
-    dataset = {config.pipeline_dag_id(d): d for d in config.datasets()}.get(context["dag"].dag_id) if context else None
+    dataset = {d: s for s, d in config.pipeline_dags().items()}.get(context["dag"].dag_id) if context else None
     if folder is None or dataset is None or not group.startswith("transform_"):
         return
     steps: dict[str, Callable[[], object]] = {
@@ -230,9 +237,7 @@ def catalog(dbt_target: str, dag_id: str, run_id: str) -> str:
     the project's default selector, TPC-H), for governance and docs: made by the build's callback
     when it could, else here."""
     folder = transform.artifacts_dir(dag_id, run_id)
-    if _done(folder, "catalog").exists():
-        log.info("the catalog was made in the build's session: %s", folder / "catalog.json")
-    else:
+    if not _made_in_build(dag_id, run_id, "catalog"):
         _generate_catalog(dbt_target, folder)
     return str(folder / "catalog.json")
 
@@ -254,9 +259,16 @@ def emit_metadata(dag_id: str, run_id: str, sink: str = "file") -> str:
 
     mysql, airflow_file, hmac_key = config.mysql_settings(), airflow_metadata_file(), config.gcs_hmac_key()
     target, lake = transform.artifacts_dir(dag_id, run_id), config.lake_uri()
-    dags = {dataset: config.pipeline_dag_id(dataset) for dataset in config.datasets()}
     return str(
-        emit(target, lake, sink, mysql=mysql, airflow_metadata=airflow_file, hmac_key=hmac_key, pipeline_dags=dags)
+        emit(
+            target,
+            lake,
+            sink,
+            mysql=mysql,
+            airflow_metadata=airflow_file,
+            hmac_key=hmac_key,
+            pipeline_dags=config.pipeline_dags(),
+        )
     )
 
 
@@ -267,8 +279,8 @@ def publish_docs(dag_id: str, run_id: str) -> str:
     return publish(transform.artifacts_dir(dag_id, run_id), config.lake_uri())
 
 
-def report_done_in_build(dag_id: str, run_id: str, step: str) -> bool:
-    """Whether the build's callback already made this report for this run."""
+def _made_in_build(dag_id: str, run_id: str, step: str) -> bool:
+    """Whether the build's callback already did this step for this run."""
     done = _done(transform.artifacts_dir(dag_id, run_id), step).exists()
     if done:
         log.info("%s was made in the build's session", step)

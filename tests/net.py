@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import socket
+from orchestration.services import free_port  # one helper for the project and its tests
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+__all__ = ["free_port"]
