@@ -6,8 +6,13 @@
    governance, report) vs through Airflow (`airflow dags test lakehouse_pipeline`, what
    `make demo` runs) with the dbt project as one `dbt build` per run (Cosmos watcher mode, the
    default) and, before it, a dbt command per model and per model's tests (`per_model`).
+3. With `--scheduler`, the same pipeline as production runs it: Airflow's API server, scheduler,
+   DAG processor and triggerer as separate processes on PostgreSQL metadata
+   (`orchestration.services.AirflowServices`), the run triggered and followed through the REST API,
+   with LocalExecutor and with CeleryExecutor and two workers (Redis as the broker). Each prints its
+   task-instance count and Airflow's own seconds (the run's start to its end, as the API reports it).
 
-Usage: .venv/bin/python bench/bench_airflow.py --scale 0.01 0.1 1 [--executions watcher per_model]
+Usage: .venv/bin/python bench/bench_airflow.py --scale 0.01 0.1 1 [--executions watcher per_model] [--scheduler]
 """
 
 from __future__ import annotations
@@ -71,13 +76,45 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def bench_pipeline(scale: float, base_env: dict[str, str], executions: list[str]) -> dict[str, float]:
+def scheduler_run(executor: str, csv: Path, database: str, scale: float, env: dict[str, str]) -> dict[str, float]:
+    """One run of lakehouse_pipeline through a running scheduler: wall seconds from the trigger to
+    the run's end, Airflow's own seconds, and the task instances it made."""
+    from datetime import datetime
+
+    from orchestration.services import AirflowServices, postgres_database
+
+    subprocess.run([str(REPO / "scripts" / "postgres-local.sh"), "ensure"], check=True, env=env)
+    metadata = postgres_database(f"bench_airflow_{executor}", fresh=True)
+    services = AirflowServices(
+        home=Path(env["AIRFLOW_HOME"]),
+        executor=executor,
+        sql_alchemy_conn=metadata,
+        extra_env=env,  # type: ignore[arg-type]
+    )
+    with services:
+        client = services.client()
+        client.wait_for_dag("lakehouse_pipeline")
+        started = time.perf_counter()
+        run_id = client.trigger("lakehouse_pipeline", {"source": str(csv), "database": database, "tpch_scale": scale})
+        run = client.wait_for_run("lakehouse_pipeline", run_id, timeout=3 * 3600)
+        wall = time.perf_counter() - started
+        tasks = client.task_instances("lakehouse_pipeline", run_id)
+    if run["state"] != "success":
+        failed = [t["task_id"] for t in tasks if t["state"] == "failed"]
+        raise SystemExit(f"the {executor} scheduler's run failed: {failed}; logs in {services.home / 'logs'}")
+    own = datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])
+    return {"wall": wall, "airflow": own.total_seconds(), "task_instances": len(tasks)}
+
+
+def bench_pipeline(
+    scale: float, base_env: dict[str, str], executions: list[str], schedulers: list[str]
+) -> dict[str, float]:
     tag = f"sf{scale:g}".replace(".", "_")
     csv = REPO / ".local" / "bench" / f"tpch-sf{scale:g}"
     if not (csv / "lineitem.csv").exists():
         timed([str(BIN / "tpchgen-cli"), "csv", "-s", f"{scale:g}", "--output-dir", str(csv)], base_env)
     times: dict[str, float] = {}
-    for mode in ("plain", *executions):
+    for mode in ("plain", *executions, *(f"scheduler_{e}" for e in schedulers)):
         state = REPO / ".local" / "bench" / f"pipeline-{mode}-{tag}"
         shutil.rmtree(state, ignore_errors=True)
         env = {
@@ -109,6 +146,11 @@ def bench_pipeline(scale: float, base_env: dict[str, str], executions: list[str]
             for name, command in steps.items():
                 times[f"plain: {name}"] = timed(command, env)
             times["plain"] = sum(times[f"plain: {name}"] for name in steps)
+        elif mode.startswith("scheduler_"):
+            run = scheduler_run(mode.removeprefix("scheduler_"), csv, database, scale, env)
+            times[mode] = run["wall"]
+            times[f"{mode}: airflow seconds"] = run["airflow"]
+            times[f"{mode}: task instances"] = run["task_instances"]
         else:
             airflow = str(BIN / "airflow")
             timed([airflow, "db", "migrate"], env)
@@ -122,6 +164,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, nargs="+", default=[0.01, 0.1, 1.0])
     parser.add_argument("--executions", nargs="+", default=["watcher", "per_model"], choices=["watcher", "per_model"])
+    parser.add_argument(
+        "--scheduler", action="store_true", help="also through a running scheduler: LocalExecutor and Celery"
+    )
     parser.add_argument("--skip-pipeline", action="store_true", help="only the parse-time comparison")
     parser.add_argument("--out", default="airflow.json", help="results file under bench/results/")
     args = parser.parse_args()
@@ -148,18 +193,29 @@ def main() -> None:
 
     if not args.skip_pipeline:
         labels = {"watcher": "Airflow, one dbt build", "per_model": "Airflow, dbt per model (before)"}
-        table = Table(title="The whole pipeline: plain commands vs through Airflow (airflow dags test)")
+        table = Table(title="The whole pipeline: plain commands vs through Airflow (dags test, a running scheduler)")
         table.add_column("scale", justify="right")
         table.add_column("plain commands (s)", justify="right")
         for execution in args.executions:
             table.add_column(f"{labels[execution]} (s)", justify="right")
             table.add_column("vs plain", justify="right")
+        schedulers = ["local", "celery"] if args.scheduler else []
+        scheduler_labels = {"local": "scheduler, LocalExecutor", "celery": "scheduler, Celery x2"}
+        for executor in schedulers:
+            table.add_column(f"{scheduler_labels[executor]} (s)", justify="right")
+            table.add_column("vs plain", justify="right")
+            table.add_column("Airflow's own (s)", justify="right")
+            table.add_column("task instances", justify="right")
         for scale in args.scale:
-            times = bench_pipeline(scale, env, args.executions)
+            times = bench_pipeline(scale, env, args.executions, schedulers)
             results[f"sf{scale:g}"] = times
             row = [f"{scale:g}", f"{times['plain']:.0f}"]
             for execution in args.executions:
                 row += [f"{times[execution]:.0f}", f"{times[execution] / times['plain']:.2f}x"]
+            for executor in schedulers:
+                mode = f"scheduler_{executor}"
+                row += [f"{times[mode]:.0f}", f"{times[mode] / times['plain']:.2f}x"]
+                row += [f"{times[f'{mode}: airflow seconds']:.0f}", f"{times[f'{mode}: task instances']:.0f}"]
             table.add_row(*row)
             console.print(table)
     out = REPO / "bench" / "results"

