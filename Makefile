@@ -98,6 +98,7 @@ bench: venv mysql  ## benchmarks at TPC-H scale 1, and the property tests with a
 	$(PY) bench/bench_extract.py --scale 0.1 1
 	$(PY) bench/bench_dbt.py --scale 0.1 1
 	$(PY) bench/bench_incremental.py --scale 1
+	$(PY) bench/bench_airflow.py --scale 0.01 0.1 1 --executions watcher --scheduler
 
 clean:
 	rm -rf .local .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,7 @@ Under Cosmos's watcher the producer's one `dbt build` does the work and the mode
 its results; they start and end in the triggerer, so nothing reports their lineage (Cosmos #3015:
 the consumers emit no OpenLineage events). The manifest says what each model reads and writes, so
 each model task gets its DataJob here, named as DataHub's Airflow plugin names the task
-(`urn:li:dataJob:(urn:li:dataFlow:(airflow,<dag>,prod),<group>.<model>.run)`), with the Spark
+(`urn:li:dataJob:(urn:li:dataFlow:(airflow,<dag>,prod),<task id>)`), with the Spark
 datasets the dbt source emits: a dashboard's lineage walks through the tasks that built it.
 """
 
@@ -50,20 +50,34 @@ def model_task_urn(dag_id: str, task_id: str) -> str:
     return mce_builder.make_data_job_urn_with_flow(flow_urn(dag_id), task_id)
 
 
+def tested_nodes(manifest: dict[str, Any]) -> set[str]:
+    """The nodes a dbt test depends on."""
+    tests = (n for n in manifest["nodes"].values() if n["resource_type"] == "test")
+    return {uid for test in tests for uid in test["depends_on"]["nodes"]}
+
+
+def model_task_id(group: str, model: dict[str, Any], tested: set[str]) -> str:
+    """Cosmos's task id of a model (tests after each model): a task group `<model>` with `run` and
+    `test` tasks when a test reads the model, else one task `<model>_run`."""
+    return f"{group}.{model['name']}.run" if model["unique_id"] in tested else f"{group}.{model['name']}_run"
+
+
 def model_job_mcps(manifest: dict[str, Any], dags: dict[str, str]) -> Iterator[MetadataChangeProposalWrapper]:
     """DataJobs of the model tasks of each dataset's DAG (`dags`: dataset -> DAG id), in both
     transform groups (the local session and the Thrift server build the same tables)."""
     nodes = {**manifest["nodes"], **manifest.get("sources", {})}
+    tested = tested_nodes(manifest)
     for dataset, dag_id in sorted(dags.items()):
         models = models_of(manifest, dataset)
         for group in TRANSFORM_GROUPS:
             for uid, model in sorted(models.items()):
-                urn = model_task_urn(dag_id, f"{group}.{model['name']}.run")
+                task_id = model_task_id(group, model, tested)
+                urn = model_task_urn(dag_id, task_id)
                 parents = [nodes[p] for p in model["depends_on"]["nodes"] if p in nodes]
                 yield MetadataChangeProposalWrapper(
                     entityUrn=urn,
                     aspect=DataJobInfoClass(
-                        name=f"{group}.{model['name']}.run",
+                        name=task_id,
                         type="COMMAND",
                         flowUrn=flow_urn(dag_id),
                         description=(
@@ -82,7 +96,7 @@ def model_job_mcps(manifest: dict[str, Any], dags: dict[str, str]) -> Iterator[M
                         inputDatasets=sorted({dataset_urn("spark", spark_name(p)) for p in parents}),
                         outputDatasets=[dataset_urn("spark", spark_name(model))],
                         inputDatajobs=sorted(
-                            model_task_urn(dag_id, f"{group}.{p['name']}.run")
+                            model_task_urn(dag_id, model_task_id(group, p, tested))
                             for p in parents
                             if p["unique_id"] in models
                         ),

@@ -22,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import typer
 
@@ -241,7 +242,7 @@ class ApiClient:
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 1800) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            run: dict[str, Any] = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+            run: dict[str, Any] = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
             if run["state"] in FINISHED:
                 return run
             time.sleep(2)
@@ -250,7 +251,9 @@ class ApiClient:
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         while True:
-            page = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=100&offset={len(rows)}")
+            page = self.call(
+                "GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=100&offset={len(rows)}"
+            )
             rows += page["task_instances"]
             if len(rows) >= page["total_entries"] or not page["task_instances"]:
                 return rows

@@ -35,6 +35,7 @@ def session(app_name: str) -> tuple[SparkSession, bool]:
             .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={tmp}")
             .config("spark.eventLog.enabled", "true")  # for Spark's history server (`make spark-history`)
             .config("spark.eventLog.dir", str(spark_events_dir()))
+            .config("spark.eventLog.compress", "true")
         )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")

@@ -53,6 +53,7 @@ start() {
     --conf spark.sql.legacy.allowNonEmptyLocationInCTAS=true \
     --conf spark.eventLog.enabled=true \
     --conf spark.eventLog.dir="$events" \
+    --conf spark.eventLog.compress=true \
     --hiveconf javax.jdo.option.ConnectionURL="jdbc:derby:;databaseName=$base/metastore_db;create=true" \
     --hiveconf hive.server2.thrift.bind.host="$host" \
     --hiveconf hive.server2.thrift.port="$port" \

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -152,7 +153,9 @@ def scheduler_session(
                     dag_id, run_id, run["state"], api_time(run["start_date"]), api_time(run["end_date"]), tasks
                 )
             )
-        events = client.call("GET", f"/assets/events?source_run_id={triggered[0][1]}&limit=100")["asset_events"]
+        events = client.call("GET", f"/assets/events?{urlencode({'source_run_id': triggered[0][1], 'limit': 100})}")[
+            "asset_events"
+        ]
         listed = client.call("GET", "/dags/lakehouse_pipeline/dagRuns?order_by=-start_date&limit=10")["dag_runs"]
     # Stopped before the tests read what they did: the other tests do not share the CPU with it.
     tpch, tpch_again, flights = runs

@@ -118,6 +118,22 @@ def test_pipeline_groups_run_in_order_with_a_cosmos_task_per_model_and_its_tests
     assert len(dag.get_task("publish_marts").outlets) == MART_MODELS
 
 
+def test_governance_names_each_model_task_as_the_dag_does(dagbag: Any) -> None:
+    """The model DataJobs' URNs name the DAG's own tasks (Cosmos names a model with tests and one
+    without differently), in both transform groups of every dataset's DAG."""
+    from governance.model_jobs import model_task_id, tested_nodes
+    from orchestration.config import pipeline_dags
+
+    manifest = loads((REPO_ROOT / "target" / "manifest.json").read_text())
+    tested = tested_nodes(manifest)
+    for dataset, dag_id in pipeline_dags().items():
+        task_ids = set(dagbag.get_dag(dag_id).task_ids)
+        for group in ("transform_local", "transform_thrift"):
+            named = {model_task_id(group, m, tested) for m in models_of(dataset).values()}
+            assert named <= task_ids, (dag_id, sorted(named - task_ids))
+            assert {t for t in task_ids if re.fullmatch(rf"{group}\.\w+[._]run", t)} == named
+
+
 def test_per_model_execution_is_still_available_for_comparison(
     airflow_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -245,14 +261,15 @@ def test_each_model_task_of_the_run_is_a_datahub_datajob_with_its_datasets(
     records = loads((isolated_state / "lake" / "governance" / "metadata.json").read_text(encoding="utf-8"))
     aspects = index(records)
     datasets = {urn for urn, found in aspects.items() if urn.startswith("urn:li:dataset:") and found}
-    tasks = [t["task_id"] for t in green_run.tasks if re.fullmatch(r"transform_local\.\w+\.run", t["task_id"])]
-    assert len(tasks) == len(models_of("tpch"))
+    tasks = [t["task_id"] for t in green_run.tasks if re.fullmatch(r"transform_local\.\w+[._]run", t["task_id"])]
+    assert len(tasks) == len(models_of("tpch"))  # with a test: `<model>.run`, without: `<model>_run`
     for task_id in tasks:
         job = aspects.get(model_task_urn(green_run.dag_id, task_id), {})
         assert job.get("dataJobInfo", {}).get("name") == task_id, task_id
         inputs, outputs = job["dataJobInputOutput"]["inputDatasets"], job["dataJobInputOutput"]["outputDatasets"]
         assert inputs and len(outputs) == 1 and set(inputs + outputs) <= datasets, task_id
-        assert outputs[0].endswith(f".{task_id.split('.')[1]},PROD)"), outputs
+        model = task_id.split(".")[1].removesuffix("_run")
+        assert outputs[0].endswith(f".{model},PROD)"), outputs
 
 
 def test_the_api_server_lists_the_runs_newest_first(scheduler_session: SchedulerSession) -> None:
@@ -354,6 +371,41 @@ def test_the_dataset_dag_runs_beside_tpch_and_their_builds_take_turns(scheduler_
     a = tpch.span("transform_local.dbt_producer_watcher")
     b = flights.span("transform_local.dbt_producer_watcher")
     assert a[1] <= b[0] or b[1] <= a[0], (a, b)
+
+
+def test_spark_s_history_server_shows_the_runs_jobs(green_run: SchedulerRun) -> None:
+    """`make spark-history` on the runs' event logs: every Spark application of the scheduler's runs
+    is listed as finished, with the jobs the build ran, until Ctrl+C stops it."""
+    from ingest.core.settings import spark_events_dir
+
+    logs = sorted(p.name.split(".")[0] for p in spark_events_dir().iterdir())  # local-<n>[.zstd]: the app id
+    assert logs  # the builds, the catalogs and the reports of the session's runs
+    port = free_port()
+    env = {**os.environ, "LAKEHOUSE_SPARK_HISTORY_PORT": str(port)}
+    server = subprocess.Popen(
+        ["make", "-s", "spark-history"], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1/applications"
+        deadline, apps = time.monotonic() + 180, []
+        while time.monotonic() < deadline and len(apps) < len(logs):
+            try:
+                with urllib.request.urlopen(base, timeout=5) as response:
+                    apps = loads(response.read())
+            except OSError:
+                pass
+            time.sleep(2)
+        assert sorted(a["id"] for a in apps) == logs
+        assert all(attempt["completed"] for a in apps for attempt in a["attempts"])
+        jobs = {}
+        for app in apps:
+            with urllib.request.urlopen(f"{base}/{app['id']}/jobs", timeout=30) as response:
+                jobs[app["id"]] = loads(response.read())
+        assert max(len(j) for j in jobs.values()) >= 20  # a dbt build runs a Spark job per model and test
+        assert all(job["status"] in ("SUCCEEDED", "FAILED") for j in jobs.values() for job in j)
+    finally:
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl+C in the terminal
+        server.wait(timeout=60)
 
 
 def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
