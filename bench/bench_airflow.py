@@ -87,9 +87,9 @@ def scheduler_run(executor: str, csv: Path, database: str, scale: float, env: di
     metadata = postgres_database(f"bench_airflow_{executor}", fresh=True)
     services = AirflowServices(
         home=Path(env["AIRFLOW_HOME"]),
-        executor=executor,
+        executor=executor,  # type: ignore[arg-type]
         sql_alchemy_conn=metadata,
-        extra_env=env,  # type: ignore[arg-type]
+        extra_env=env,
     )
     with services:
         client = services.client()

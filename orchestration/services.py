@@ -39,13 +39,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def postgres_database(
-    name: str, fresh: bool = False, server: str = "postgresql://postgres@127.0.0.1:5432/postgres"
-) -> str:
-    """The PostgreSQL database `name`, created when missing (dropped first when `fresh`); its SQLAlchemy URL."""
+def postgres_database(name: str, fresh: bool = False) -> str:
+    """The PostgreSQL database `name` on the server of LAKEHOUSE_AIRFLOW_POSTGRES_URL, created when
+    missing (dropped first when `fresh`); its SQLAlchemy URL."""
     import psycopg2
     from psycopg2 import sql
 
+    server = settings().airflow_postgres_url.get_secret_value()
     conn = psycopg2.connect(server)
     conn.autocommit = True
     with conn.cursor() as cursor:

