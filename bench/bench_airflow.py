@@ -89,7 +89,7 @@ def scheduler_run(executor: str, csv: Path, database: str, scale: float, env: di
         home=Path(env["AIRFLOW_HOME"]),
         executor=executor,  # type: ignore[arg-type]
         sql_alchemy_conn=metadata,
-        extra_env=env,
+        extra_env={k: v for k, v in env.items() if not k.startswith("DBT_") and k != "PATH"},
     )
     with services:
         client = services.client()
@@ -124,7 +124,7 @@ def bench_pipeline(
             "AIRFLOW_HOME": str(state / "airflow"),
             "DBT_TARGET_PATH": str(state / "dbt-target"),
             "DBT_LOG_PATH": str(state / "dbt-logs"),
-            "LAKEHOUSE_DBT_EXECUTION": mode if mode != "plain" else "watcher",
+            "LAKEHOUSE_DBT_EXECUTION": mode if mode in ("watcher", "per_model") else "watcher",
         }
         database = f"bench_{mode}_{tag}"
         subprocess.run(
