@@ -79,9 +79,7 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 def scheduler_run(executor: str, csv: Path, database: str, scale: float, env: dict[str, str]) -> dict[str, float]:
     """One run of lakehouse_pipeline through a running scheduler: wall seconds from the trigger to
     the run's end, Airflow's own seconds, and the task instances it made."""
-    from datetime import datetime
-
-    from orchestration.services import AirflowServices, postgres_database
+    from orchestration.services import AirflowServices, api_time, postgres_database
 
     subprocess.run([str(REPO / "scripts" / "postgres-local.sh"), "ensure"], check=True, env=env)
     metadata = postgres_database(f"bench_airflow_{executor}", fresh=True)
@@ -102,7 +100,7 @@ def scheduler_run(executor: str, csv: Path, database: str, scale: float, env: di
     if run["state"] != "success":
         failed = [t["task_id"] for t in tasks if t["state"] == "failed"]
         raise SystemExit(f"the {executor} scheduler's run failed: {failed}; logs in {services.home / 'logs'}")
-    own = datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])
+    own = api_time(run["end_date"]) - api_time(run["start_date"])
     return {"wall": wall, "airflow": own.total_seconds(), "task_instances": len(tasks)}
 
 

@@ -20,9 +20,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import typer
 
@@ -31,6 +32,11 @@ from ingest.core.settings import REPO_ROOT, local_dir, settings
 Executor = Literal["local", "celery"]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 FINISHED = {"success", "failed"}
+
+
+def api_time(value: str) -> datetime:
+    """A time as Airflow's REST API writes it (ISO 8601, `Z` for UTC)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def free_port() -> int:
@@ -239,10 +245,19 @@ class ApiClient:
         run = self.call("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})
         return str(run["dag_run_id"])
 
+    @staticmethod
+    def _run_path(dag_id: str, run_id: str) -> str:
+        return f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"  # a run id holds `:` and `+`
+
+    def asset_events(self, run_id: str) -> list[dict[str, Any]]:
+        """The asset events a run's tasks emitted (the first 100)."""
+        query = urlencode({"source_run_id": run_id, "limit": 100})
+        return list(self.call("GET", f"/assets/events?{query}")["asset_events"])
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 1800) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            run: dict[str, Any] = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
+            run: dict[str, Any] = self.call("GET", self._run_path(dag_id, run_id))
             if run["state"] in FINISHED:
                 return run
             time.sleep(2)
@@ -251,9 +266,7 @@ class ApiClient:
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         while True:
-            page = self.call(
-                "GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=100&offset={len(rows)}"
-            )
+            page = self.call("GET", f"{self._run_path(dag_id, run_id)}/taskInstances?limit=100&offset={len(rows)}")
             rows += page["task_instances"]
             if len(rows) >= page["total_entries"] or not page["task_instances"]:
                 return rows

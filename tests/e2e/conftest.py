@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from ingest.core.settings import REPO_ROOT
+from orchestration.services import api_time
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
@@ -71,10 +71,6 @@ class SchedulerRun:
     def span(self, task_id: str) -> tuple[datetime, datetime]:
         [ti] = [t for t in self.tasks if t["task_id"] == task_id]
         return api_time(ti["start_date"]), api_time(ti["end_date"])
-
-
-def api_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -153,9 +149,7 @@ def scheduler_session(
                     dag_id, run_id, run["state"], api_time(run["start_date"]), api_time(run["end_date"]), tasks
                 )
             )
-        events = client.call("GET", f"/assets/events?{urlencode({'source_run_id': triggered[0][1], 'limit': 100})}")[
-            "asset_events"
-        ]
+        events = client.asset_events(triggered[0][1])
         listed = client.call("GET", "/dags/lakehouse_pipeline/dagRuns?order_by=-start_date&limit=10")["dag_runs"]
     # Stopped before the tests read what they did: the other tests do not share the CPU with it.
     tpch, tpch_again, flights = runs

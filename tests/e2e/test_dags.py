@@ -26,9 +26,10 @@ from ingest.core.mysql import quote_identifier
 from ingest.core.settings import REPO_ROOT
 from ingest.extract.batches import committed_batches, current_batches, read_current
 from orchestration.config import raw_asset
+from orchestration.services import api_time
 from orchestration.transform import artifacts_dir, models_of
 from tests.conftest import TPCH_ROWS, table_count
-from tests.e2e.conftest import SchedulerRun, SchedulerSession, api_time
+from tests.e2e.conftest import SchedulerRun, SchedulerSession
 from tests.net import free_port
 
 # The scheduler session (tests/e2e/conftest.py) runs three DAG runs before its first test.
