@@ -45,6 +45,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def check_broker(url: str) -> None:
+    """Fail at once with a clear error when Celery's Redis broker does not answer: otherwise the
+    workers wait for it and every task stays queued until the run's timeout."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5).ping()
+    except redis.RedisError as error:
+        raise RuntimeError(
+            f"Celery's broker does not answer ({error}); start Redis or set LAKEHOUSE_CELERY_BROKER_URL"
+        ) from error
+
+
 def postgres_database(name: str, fresh: bool = False) -> str:
     """The PostgreSQL database `name` on the server of LAKEHOUSE_AIRFLOW_POSTGRES_URL, created when
     missing (dropped first when `fresh`); its SQLAlchemy URL."""
@@ -61,8 +74,11 @@ def postgres_database(name: str, fresh: bool = False) -> str:
         if cursor.fetchone() is None:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     conn.close()
-    base = server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
-    return f"{base}/{name}"
+    from sqlalchemy.engine import make_url
+
+    # The server's URL with its database swapped: its user, host and query options kept.
+    url = make_url(server).set(drivername="postgresql+psycopg2", database=name)
+    return url.render_as_string(hide_password=False)
 
 
 @dataclass
@@ -129,6 +145,8 @@ class AirflowServices:
     def start(self, log_dir: Path | None = None) -> None:
         """Migrate the metadata, create the pool, start every component, wait for the API."""
         env = self.environment()
+        if self.executor == "celery":
+            check_broker(env["AIRFLOW__CELERY__BROKER_URL"])
         self._airflow("db", "migrate", env=env)
         self._airflow("pools", "set", "spark_session", "1", "dbt tasks on the local Spark session", env=env)
         log_dir = log_dir or self.home / "logs"

@@ -72,7 +72,7 @@ def keep_build_results(project_dir: str, context: Any = None, **_: Any) -> Path 
 def build_failed(folder: Path) -> bool:
     """Whether a node of the kept build in `folder` errored or failed (dbt's run_results statuses)."""
     results = json.loads((folder / BUILD_RESULTS).read_text(encoding="utf-8")).get("results", [])
-    return any(r.get("status") in ("error", "fail", "runtime error") for r in results)
+    return any(r.get("status") in ("error", "fail", "runtime error", "partial success") for r in results)
 
 
 def build_results_of(dag_id: str, run_id: str) -> Path | None:

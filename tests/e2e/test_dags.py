@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from json import loads
 from pathlib import Path
 from typing import Any
@@ -379,7 +380,9 @@ def test_spark_s_history_server_shows_the_runs_jobs(green_run: SchedulerRun) -> 
     is listed as finished, with the jobs the build ran, until Ctrl+C stops it."""
     from ingest.core.settings import spark_events_dir
 
-    logs = sorted(p.name.split(".")[0] for p in spark_events_dir().iterdir())  # local-<n>[.zstd]: the app id
+    # local-<n>[.zstd] is a finished application's log; a Spark session still alive writes .inprogress.
+    finished = (p.name for p in spark_events_dir().iterdir() if not p.name.endswith(".inprogress"))
+    logs = sorted(name.split(".")[0] for name in finished)
     assert logs  # the builds, the catalogs and the reports of the session's runs
     port = free_port()
     env = {**os.environ, "LAKEHOUSE_SPARK_HISTORY_PORT": str(port)}
@@ -391,7 +394,7 @@ def test_spark_s_history_server_shows_the_runs_jobs(green_run: SchedulerRun) -> 
         deadline, apps = time.monotonic() + 180, list[dict[str, Any]]()
         while time.monotonic() < deadline and len(apps) < len(logs):
             try:
-                with urllib.request.urlopen(base, timeout=5) as response:
+                with urllib.request.urlopen(f"{base}?status=completed", timeout=5) as response:
                     apps = loads(response.read())
             except OSError:
                 pass
@@ -409,32 +412,49 @@ def test_spark_s_history_server_shows_the_runs_jobs(green_run: SchedulerRun) -> 
         server.wait(timeout=60)
 
 
-def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
+@dataclass
+class BadCsvRun:
+    run: Any  # the dag.test() DagRun
+    raw_before: list[str]  # the lake's orders batches before it
+    checksums: dict[str, Any]  # MySQL's CHECKSUM TABLE of orders and customer before it
+
+
+@pytest.fixture(scope="module")
+def bad_csv_run(
     green_run: Any,
     dagbag: Any,
     tpch_dir: Path,
-    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
     pipeline_database: str,
     isolated_state: Path,
     mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
-) -> None:
-    source = tmp_path / "bad"
-    shutil.copytree(tpch_dir, source)
+) -> BadCsvRun:
+    """A `dag.test()` run on a copy of the data with one malformed orders row (and a valid change
+    to customer), after the green scheduler runs."""
+    source = tmp_path_factory.mktemp("bad")
+    shutil.copytree(tpch_dir, source, dirs_exist_ok=True)
     with (source / "orders.csv").open("a", encoding="utf-8") as handle:
         handle.write('99999999,1,O,not-a-price,1998-01-01,1-URGENT,Clerk#1,0,"bad row"\n')
     # A valid change to another table: staged fine, but the dataset publishes all or nothing.
     customers = (source / "customer.csv").read_bytes().splitlines(keepends=True)
     (source / "customer.csv").write_bytes(b"".join(customers[:-1]))
-    lake = isolated_state / "lake"
-    raw_before = sorted(p.name for p in (lake / "raw" / "tpch" / "orders").iterdir())
+    raw_before = sorted(p.name for p in (isolated_state / "lake" / "raw" / "tpch" / "orders").iterdir())
     checksums = {}
     with mysql.cursor() as cursor:
         for table in ("orders", "customer"):
             cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.{table}")
             checksums[table] = cursor.fetchall()
+    run = dagbag.get_dag("lakehouse_pipeline").test(run_conf={"source": str(source), "database": pipeline_database})
+    return BadCsvRun(run, raw_before, checksums)
 
-    dag = dagbag.get_dag("lakehouse_pipeline")
-    run = dag.test(run_conf={"source": str(source), "database": pipeline_database})
+
+def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
+    bad_csv_run: BadCsvRun,
+    pipeline_database: str,
+    isolated_state: Path,
+    mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
+) -> None:
+    run = bad_csv_run.run
     assert "failed" in str(run.state)
     states: dict[str, list[str]] = {}
     for ti in run.get_task_instances():
@@ -445,27 +465,20 @@ def test_a_bad_csv_fails_the_ingest_and_nothing_downstream_runs(
     downstream = [t for t in states if t.startswith(later)]
     assert downstream
     assert all("success" not in s and "running" not in s for t in downstream for s in states[t])
-    assert sorted(p.name for p in (lake / "raw" / "tpch" / "orders").iterdir()) == raw_before
+    lake = isolated_state / "lake"
+    assert sorted(p.name for p in (lake / "raw" / "tpch" / "orders").iterdir()) == bad_csv_run.raw_before
     with mysql.cursor() as cursor:
         for table in ("orders", "customer"):
             cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.{table}")
-            assert cursor.fetchall() == checksums[table], table
+            assert cursor.fetchall() == bad_csv_run.checksums[table], table
 
 
 def test_make_airflow_ui_serves_the_pipeline_and_its_last_run_in_a_browser(
-    airflow_home: Path, browser: Any, tmp_path: Path
+    airflow_home: Path, browser: Any, tmp_path: Path, bad_csv_run: BadCsvRun
 ) -> None:
     """The documented command, as a person uses it: start it, sign in with the password it prints,
-    see the DAG and its last run (the last `dag.test()` run of the SQLite metadata), stop it with Ctrl+C."""
-    from airflow.models import DagRun
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        last_run = session.scalar(
-            select(DagRun.run_id).where(DagRun.dag_id == "lakehouse_pipeline").order_by(DagRun.id.desc()).limit(1)
-        )
-    assert last_run is not None
+    see the DAG and its last run (the bad-CSV `dag.test()` run in the SQLite metadata), stop it with Ctrl+C."""
+    last_run = bad_csv_run.run.run_id
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
