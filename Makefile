@@ -23,8 +23,9 @@ export DATAHUB_TELEMETRY_ENABLED := false
 export AIRFLOW__DATAHUB__ENABLED ?= False
 AIRFLOW := $(VENV)/bin/airflow
 GOVERNANCE_VENV := .venv-governance
+BI_VENV := .venv-bi
 
-.PHONY: demo test check lint typecheck suite venv mysql manifest airflow-db airflow-ui airflow-services spark-history chromium bench clean settings-docs
+.PHONY: demo test check lint typecheck suite venv bi bi-venv mysql manifest airflow-db airflow-ui airflow-services spark-history chromium bench clean settings-docs
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
@@ -43,6 +44,19 @@ $(GOVERNANCE_VENV)/.installed: requirements-governance.txt constraints-governanc
 	touch $@
 
 venv: $(VENV)/.installed $(GOVERNANCE_VENV)/.installed  ## create .venv and .venv-governance and install their requirements
+
+# Superset's own environment (about 820 MB; made by `make bi` or `make suite` on first use): it pins
+# SQLAlchemy 1.4, Flask 3.1 and pandas 2.1, which Airflow 3 cannot share (see requirements-bi.txt).
+$(BI_VENV)/.installed: requirements-bi.txt constraints-bi.txt
+	test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BI_VENV)/bin/python -m pip install --quiet -r requirements-bi.txt -c constraints-bi.txt
+	touch $@
+
+bi-venv: $(BI_VENV)/.installed
+
+bi: venv bi-venv manifest  ## Superset on http://127.0.0.1:8088 over the lake's dbt tables (Thrift server started; password printed)
+	$(PY) -m bi serve
 
 mysql:  ## use the server at LAKEHOUSE_MYSQL_URL, or start a private one under .local/
 	scripts/mysql-local.sh ensure
@@ -73,7 +87,7 @@ spark-history:  ## Spark's history server on the pipeline's event logs (http://1
 chromium:  ## headless Chromium for the browser tests (Debian packages)
 	scripts/install-chromium.sh
 
-suite: venv mysql manifest chromium  ## every test: tests/unit, tests/integration, tests/e2e
+suite: venv bi-venv mysql manifest chromium  ## every test: tests/unit, tests/integration, tests/e2e
 	$(PY) -m pytest
 
 lint: venv

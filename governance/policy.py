@@ -7,7 +7,8 @@ Rules (each violation names the model, and the column when there is one):
   `meta.contains_pii: true`, or, once masked or hashed, `meta.masking: <how>`;
 - a model with `access: broad` holds no personal column in clear (`contains_pii: true`);
 - an exposure has an `access` class and lists what it `publishes` (`model.column`); a broad one
-  publishes no personal column in clear;
+  publishes no personal column in clear; a broad one that is `explorable` (a BI tool's dashboard,
+  whose users can explore every column of its datasets) depends on broad models only;
 - a column's `meta.glossary_term` names a term of the business glossary (governance/glossary.yml).
 
 What "looks personal" is one rule, `ingest.core.personal` (the scaffold tags by it): a word of the
@@ -130,6 +131,7 @@ def _exposure_violations(manifest: dict[str, Any]) -> list[Violation]:
     """Exposures (pages, dashboards) carry an access class, and a `broad` one publishes no personal
     column in clear: `meta.publishes` lists the `model.column`s it shows."""
     nodes = {str(n["name"]): n for n in manifest.get("nodes", {}).values() if n.get("resource_type") == "model"}
+    nodes_by_id = {str(n["unique_id"]): n for n in nodes.values()}
     violations: list[Violation] = []
     for exposure in manifest.get("exposures", {}).values():
         name = f"exposure {exposure['name']}"
@@ -137,6 +139,17 @@ def _exposure_violations(manifest: dict[str, Any]) -> list[Violation]:
         access = meta.get("access")
         if access not in ACCESS_LEVELS:
             violations.append(Violation(name, f"needs config.meta.access: one of {', '.join(ACCESS_LEVELS)}"))
+        if access == "broad" and meta.get("explorable") is True:
+            for parent in exposure.get("depends_on", {}).get("nodes", []):
+                node = nodes_by_id.get(parent)
+                if node is not None and _meta(node).get("access") != "broad":
+                    violations.append(
+                        Violation(
+                            name,
+                            f"is explorable with access: broad but reads {node['name']}, a model with access: "
+                            f"{_meta(node).get('access')}; read its broad (masked) model or restrict the exposure",
+                        )
+                    )
         published = meta.get("publishes")
         if not isinstance(published, list) or not published:
             violations.append(Violation(name, "needs config.meta.publishes: the model.column entries it shows"))

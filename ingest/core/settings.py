@@ -186,6 +186,19 @@ class Settings(BaseSettings):
         "`redis://127.0.0.1:6379/5`",
         "the Celery broker of `make airflow-services EXECUTOR=celery` (two workers)",
     )
+    bi_port: int = setting("LAKEHOUSE_BI_PORT", 8088, "`8088`", "the port of Superset (`make bi`) on 127.0.0.1")
+    bi_database_uri: SecretStr | None = setting(
+        "SUPERSET_DATABASE_URI",
+        None,
+        "SQLite in `.local/bi/`",
+        "Superset's own metadata database (PostgreSQL in production: `postgresql+psycopg2://...`)",
+    )
+    bi_secret_key: SecretStr | None = setting(
+        "SUPERSET_SECRET_KEY",
+        None,
+        "made on first use in `.local/bi/secret_key`",
+        "the key that signs Superset's sessions and encrypts the connection secrets it keeps",
+    )
     datahub_sink: Literal["file", "lite", "rest"] = setting(
         "LAKEHOUSE_DATAHUB_SINK",
         "file",

@@ -380,3 +380,21 @@ def test_policy_check_fails_on_an_exposure_that_publishes_a_restricted_column(go
     for meta in metas:
         del meta["access"]
     assert any("needs config.meta.access" in str(v) for v in check_manifest_data(manifest))
+
+
+def test_policy_check_refuses_a_broad_dashboard_that_reads_a_restricted_model(governed: Governed) -> None:
+    """Superset's users can explore every column of a dashboard's datasets, so a broad dashboard
+    there reads broad (masked) models only; a fixed page may read restricted ones and show less."""
+    manifest = copy.deepcopy(governed.manifest)
+    assert check_manifest_data(manifest) == []
+    [exposure] = [e for e in manifest["exposures"].values() if e["name"] == "superset_tpch_business"]
+    parents = exposure["depends_on"]["nodes"]
+    parents[parents.index("model.lakehouse.sales_order_lines")] = "model.lakehouse.fct_order_lines"
+    assert [str(v) for v in check_manifest_data(manifest)] == [
+        "exposure superset_tpch_business: is explorable with access: broad but reads fct_order_lines, a model "
+        "with access: restricted; read its broad (masked) model or restrict the exposure"
+    ]
+    metas = [m for m in (exposure.get("meta"), (exposure.get("config") or {}).get("meta")) if m is not None]
+    for meta in metas:
+        meta["access"] = "restricted"
+    assert check_manifest_data(manifest) == []

@@ -1,0 +1,3 @@
+from bi.cli import main
+
+main()
