@@ -167,7 +167,7 @@ def _client(lake: Lake) -> Any:
         return lake._client
     from google.auth.credentials import AnonymousCredentials
     from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
-    from google.cloud import storage
+    from google.cloud import storage  # type: ignore[attr-defined]  # (types-protobuf may shadow the namespace)
 
     project = settings().google_cloud_project
     try:
