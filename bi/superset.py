@@ -200,6 +200,38 @@ class SupersetApi:
                 return found
             page += 1
 
+    def chart_id(self, name: str) -> int:
+        [chart] = [c for c in self.all("chart") if c["slice_name"] == name]
+        return int(chart["id"])
+
+    def chart_query(
+        self, chart_id: int, filters: list[dict[str, Any]] | None = None, force: bool = False
+    ) -> dict[str, Any]:
+        """The chart-data request of a saved chart, as the dashboard's frontend builds it from the
+        chart's form data: its metrics over its dimensions (the x-axis first), plus `filters`
+        (`{"col": ..., "op": "IN", "val": [...]}`, what a native filter adds); `force` skips the cache."""
+        chart = self.call("GET", f"/api/v1/chart/{chart_id}")["result"]
+        params = json.loads(chart["params"])
+        metrics = params.get("metrics") or ([params["metric"]] if params.get("metric") else [])
+        columns = params.get("groupby") or params.get("all_columns") or []
+        if params.get("x_axis"):
+            columns = [params["x_axis"], *columns]
+        query = {"columns": columns, "metrics": metrics, "filters": filters or [], "row_limit": 10000}
+        return {
+            "datasource": {"id": int(params["datasource"].split("__")[0]), "type": "table"},
+            "queries": [query],
+            "result_format": "json",
+            "result_type": "full",
+            "force": force,
+        }
+
+    def chart_data(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of a chart-data request (SupersetError if Superset or the database failed)."""
+        [result] = self.call("POST", "/api/v1/chart/data", request)["result"]
+        if result.get("error"):
+            raise SupersetError(f"chart data failed: {result['error']}")
+        return list(result["data"])
+
     def sync_columns(self, dataset_ids: list[int]) -> None:
         """Each dataset's columns and their types read again from the Thrift server: the bundle lists
         the columns its charts use, and the lake's tables may have more."""

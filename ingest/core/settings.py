@@ -192,12 +192,14 @@ class Settings(BaseSettings):
         None,
         "SQLite in `.local/bi/`",
         "Superset's own metadata database (PostgreSQL in production: `postgresql+psycopg2://...`)",
+        "production",
     )
     bi_secret_key: SecretStr | None = setting(
         "SUPERSET_SECRET_KEY",
         None,
         "made on first use in `.local/bi/secret_key`",
         "the key that signs Superset's sessions and encrypts the connection secrets it keeps",
+        "production",
     )
     datahub_sink: Literal["file", "lite", "rest"] = setting(
         "LAKEHOUSE_DATAHUB_SINK",

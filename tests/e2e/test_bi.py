@@ -96,32 +96,9 @@ def lake_value(chain: Pipeline, sql: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
 
 
-def chart_id(api: SupersetApi, name: str) -> int:
-    [chart] = [c for c in api.all("chart") if c["slice_name"] == name]
-    return int(chart["id"])
-
-
 def chart_rows(api: SupersetApi, name: str, filters: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """A chart's data through Superset's chart-data API, queried from the chart's saved form data
-    as the dashboard's frontend does: its metrics over its dimensions, plus `filters`."""
-    import json
-
-    chart = api.call("GET", f"/api/v1/chart/{chart_id(api, name)}")["result"]
-    params = json.loads(chart["params"])
-    datasource = int(params["datasource"].split("__")[0])
-    metrics = params.get("metrics") or ([params["metric"]] if params.get("metric") else [])
-    columns = params.get("groupby") or params.get("all_columns") or []
-    if params.get("x_axis"):
-        columns = [params["x_axis"], *columns]
-    query = {
-        "datasource": {"id": datasource, "type": "table"},
-        "queries": [{"columns": columns, "metrics": metrics, "filters": filters or [], "row_limit": 10000}],
-        "result_format": "json",
-        "result_type": "full",
-    }
-    [result] = api.call("POST", "/api/v1/chart/data", query)["result"]
-    assert not result.get("error"), result
-    return list(result["data"])
+    """A chart's data through Superset's chart-data API, as the dashboard's frontend asks for it."""
+    return api.chart_data(api.chart_query(api.chart_id(name), filters))
 
 
 def close(a: Any, b: Any) -> bool:
