@@ -144,17 +144,20 @@ def bench_pipeline(
             for name, command in steps.items():
                 times[f"plain: {name}"] = timed(command, env)
             times["plain"] = sum(times[f"plain: {name}"] for name in steps)
+            console.print(f"SF {scale:g} plain commands: {times['plain']:.0f} s")
         elif mode.startswith("scheduler_"):
             run = scheduler_run(mode.removeprefix("scheduler_"), csv, database, scale, env)
             times[mode] = run["wall"]
             times[f"{mode}: airflow seconds"] = run["airflow"]
             times[f"{mode}: task instances"] = run["task_instances"]
+            console.print(f"SF {scale:g} {mode}: {run}")
         else:
             airflow = str(BIN / "airflow")
             timed([airflow, "db", "migrate"], env)
             timed([airflow, "pools", "set", "spark_session", "1", "session-mode Spark"], env)
             conf = json.dumps({"source": str(csv), "database": database, "tpch_scale": scale})
             times[mode] = timed([airflow, "dags", "test", "lakehouse_pipeline", "-c", conf], env)
+            console.print(f"SF {scale:g} dags test ({mode}): {times[mode]:.0f} s")
     return times
 
 

@@ -140,3 +140,12 @@ def test_a_stage_line_counts_every_task(states: list[str]) -> None:
         assert line.startswith(f"{done}/{len(states)} done")
     else:  # silent only while nothing in the stage runs or waits
         assert counts["running"] == 0 and counts["up_for_reschedule"] == 0
+
+
+def test_the_celery_worker_of_the_pinned_set_starts() -> None:
+    """`airflow celery worker` imports the provider's executor module first: celery 5.7 broke it
+    (celery.backends.database.retry was removed), and every Celery worker exited at start."""
+    import importlib
+
+    module = importlib.import_module("airflow.providers.celery.executors.celery_executor_utils")
+    assert callable(module.retry)
