@@ -122,5 +122,27 @@ def lineage_command(
     console.print(f"{len(hops) - 1} upstream datasets; CSV files: {', '.join(h.name for h in files) or 'none'}")
 
 
+@app.command("superset")
+def superset_command(
+    url: Annotated[str, typer.Option(help="Superset's address, e.g. http://127.0.0.1:8088 (`make bi`).")],
+    password_file: Annotated[
+        Path, typer.Option(help="A file holding the user's password (make bi: .local/bi/admin_password).")
+    ],
+    username: Annotated[str, typer.Option(help="A Superset user who can read every dashboard.")] = "admin",
+    lake: Annotated[str | None, typer.Option(help="The lake (default $LAKEHOUSE_LAKE_URI or .local/lake).")] = None,
+) -> None:
+    """Add Superset's dashboards, charts and datasets (DataHub's superset source) to the lake's
+    metadata file, with lineage from each dashboard to the dbt models its charts read."""
+    from governance.superset_source import add_superset_metadata
+
+    try:
+        password = password_file.read_text(encoding="utf-8").strip()
+        path = add_superset_metadata(lake or default_lake_uri(), url.rstrip("/"), username, password)
+    except (GovernanceError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"Superset's dashboards added to {path}")
+
+
 def main() -> None:
     app()

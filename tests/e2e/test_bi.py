@@ -4,6 +4,7 @@ chart-data API and checked against the lake's Parquet read by DuckDB; Ctrl+C sto
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -22,8 +23,10 @@ import duckdb
 import pytest
 
 from bi.superset import SupersetApi
-from bi.tpch import NET_REVENUE, PRICING, SHARE, SHIPPING
+from bi.tpch import DASHBOARD, NET_REVENUE, PRICING, SHARE, SHIPPING
+from governance.urns import dataset_urns, spelling
 from ingest.core.settings import REPO_ROOT
+from tests.datahub_records import chain_to_csv, dbt_urn, index
 from tests.net import free_port
 from tests.pipeline import Pipeline
 
@@ -196,6 +199,45 @@ def test_signed_in_in_a_browser_every_chart_renders_with_data(bi: BiSession, bro
     assert [e.text for e in errors] == []
     titles = {e.text for e in browser.find_elements(By.CSS_SELECTOR, '[data-test="slice-header"]')}
     assert len(titles) == 14
+
+
+def test_datahub_walks_from_the_dashboard_to_the_csv_files(bi: BiSession) -> None:
+    """DataHub's superset source, merged into the pipeline's metadata file: the dashboard holds its
+    14 charts, each chart reads a Superset dataset, whose upstream is the dbt model's Spark table,
+    and from there the lineage reaches the CSV files; the URN check holds for the new datasets."""
+    chain = bi.chain
+    env = {**chain.env, "DATAHUB_TELEMETRY_ENABLED": "false", "HOME": str(chain.root)}
+    for command in (
+        ["governance", "emit", "--target-path", str(chain.target)],
+        ["governance", "superset", "--url", bi.url, "--password-file", str(chain.root / "bi" / "admin_password")],
+    ):
+        done = subprocess.run([sys.executable, "-m", *command], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    records = json.loads((chain.lake / "governance" / "metadata.json").read_text())
+    assert bi.password not in json.dumps(records)
+    aspects = index(records)
+    [dashboard] = [
+        u for u, a in aspects.items() if u.startswith("urn:li:dashboard:(superset,") and "dashboardInfo" in a
+    ]
+    info = aspects[dashboard]["dashboardInfo"]
+    assert info["title"] == "TPC-H business overview"
+    charts = info.get("charts") or [e["destinationUrn"] for e in info.get("chartEdges", [])]
+    assert len(charts) == 14
+    reached: set[str] = set()
+    for chart in charts:
+        chart_info = aspects[chart]["chartInfo"]
+        inputs = chart_info.get("inputs") or [e["destinationUrn"] for e in chart_info.get("inputEdges", [])]
+        assert len(inputs) == 1, chart
+        path = chain_to_csv(aspects, inputs[0])
+        assert path is not None, f"{chart_info['title']}: no lineage to a CSV file from {inputs[0]}"
+        assert path[1].startswith("urn:li:dataset:(urn:li:dataPlatform:spark,lakehouse_"), path
+        assert path[-1].startswith(f"urn:li:dataset:(urn:li:dataPlatform:file,{chain.csv_dir}"), path
+        reached.add(path[1])
+    assert reached == {dbt_urn(f"{d.schema}.{d.table}", "spark") for d in DASHBOARD.datasets}
+
+    superset_names = {u for u in dataset_urns(records) if ":superset," in u}
+    assert {spelling(u) for u in superset_names} == {f"{d.schema}.{d.table},prod" for d in DASHBOARD.datasets}
+    assert not [u for u in dataset_urns(records) if ":hive," in u]  # every Thrift table named on Spark
 
 
 def test_ctrl_c_stops_superset_and_the_thrift_server_it_started(bi: BiSession) -> None:
