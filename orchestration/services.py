@@ -124,7 +124,7 @@ class AirflowServices:
         }
         if self.executor == "celery":
             env["AIRFLOW__CELERY__BROKER_URL"] = settings().celery_broker_url
-            env["AIRFLOW__CELERY__RESULT_BACKEND"] = "db+" + conn.replace("+psycopg2", "")
+            env["AIRFLOW__CELERY__RESULT_BACKEND"] = "db+" + conn  # the driver kept: psycopg2 is the one installed
             env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = str(self.parallelism)
         return {**env, **self.extra_env}
 
