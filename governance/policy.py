@@ -131,7 +131,7 @@ def _exposure_violations(manifest: dict[str, Any]) -> list[Violation]:
     """Exposures (pages, dashboards) carry an access class, and a `broad` one publishes no personal
     column in clear: `meta.publishes` lists the `model.column`s it shows."""
     nodes = {str(n["name"]): n for n in manifest.get("nodes", {}).values() if n.get("resource_type") == "model"}
-    nodes_by_id = {str(n["unique_id"]): n for n in nodes.values()}
+    nodes_by_id = {key: n for key, n in manifest.get("nodes", {}).items() if n.get("resource_type") == "model"}
     violations: list[Violation] = []
     for exposure in manifest.get("exposures", {}).values():
         name = f"exposure {exposure['name']}"
