@@ -163,6 +163,10 @@ class SupersetApi:
 
     url: str
     token: str
+    opener: urllib.request.OpenerDirector = field(
+        default_factory=lambda: urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    )
+    csrf: str = ""  # writes need a CSRF token and the session cookie it came with, even with a JWT
 
     @classmethod
     def sign_in(cls, url: str, username: str, password: str) -> SupersetApi:
@@ -176,14 +180,19 @@ class SupersetApi:
             return cls(url, json.loads(response.read())["access_token"])
 
     def call(self, method: str, path: str, body: Any = None, timeout: float = 600) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        if method != "GET":
+            if not self.csrf:
+                self.csrf = str(self.call("GET", "/api/v1/security/csrf_token/")["result"])
+            headers |= {"X-CSRFToken": self.csrf, "Referer": self.url}
         request = urllib.request.Request(
             f"{self.url}{path}",
             method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            headers=headers,
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with self.opener.open(request, timeout=timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             raise SupersetError(f"{method} {path}: HTTP {error.code}: {error.read()[:2000]!r}") from error
