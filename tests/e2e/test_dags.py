@@ -23,7 +23,7 @@ import duckdb
 import pymysql
 import pytest
 
-from ingest.core.mysql import quote_identifier
+from ingest.core.mysql import connect, quote_identifier
 from ingest.core.settings import REPO_ROOT
 from ingest.extract.batches import committed_batches, current_batches, read_current
 from orchestration.config import raw_asset
@@ -427,7 +427,7 @@ def bad_csv_run(
     tmp_path_factory: pytest.TempPathFactory,
     pipeline_database: str,
     isolated_state: Path,
-    mysql: pymysql.connections.Connection,  # type: ignore[type-arg]
+    mysql_settings: Any,
 ) -> BadCsvRun:
     """A `dag.test()` run on a copy of the data with one malformed orders row (and a valid change
     to customer), after the green scheduler runs."""
@@ -440,10 +440,14 @@ def bad_csv_run(
     (source / "customer.csv").write_bytes(b"".join(customers[:-1]))
     raw_before = sorted(p.name for p in (isolated_state / "lake" / "raw" / "tpch" / "orders").iterdir())
     checksums = {}
-    with mysql.cursor() as cursor:
-        for table in ("orders", "customer"):
-            cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.{table}")
-            checksums[table] = cursor.fetchall()
+    conn = connect(mysql_settings)  # the `mysql` fixture is per test; this one lives for the module
+    try:
+        with conn.cursor() as cursor:
+            for table in ("orders", "customer"):
+                cursor.execute(f"CHECKSUM TABLE {quote_identifier(pipeline_database)}.{table}")
+                checksums[table] = cursor.fetchall()
+    finally:
+        conn.close()
     run = dagbag.get_dag("lakehouse_pipeline").test(run_conf={"source": str(source), "database": pipeline_database})
     return BadCsvRun(run, raw_before, checksums)
 
@@ -544,8 +548,8 @@ def test_a_model_that_failed_in_the_build_is_retried_alone(
     green_run: Any, dagbag: Any, tpch_dir: Path, pipeline_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Spark fails writing the two masked models in the build, and the rest succeed; their own
-    tasks retry them (a `dbt run` of that model, which Spark now writes) and nothing else is built
-    again: every other task ends on its first try, the producer included."""
+    tasks retry them (a `dbt run` of that model, which Spark now writes), then the models that read
+    them, and nothing else is built again: every other task ends on its first try, the producer included."""
     from airflow.sdk import get_current_context
     from dbt.adapters.spark import session
 
@@ -592,7 +596,13 @@ def test_a_model_that_failed_in_the_build_is_retried_alone(
     tries = {ti.task_id: ti.try_number for ti in run.get_task_instances() if ti.task_id.startswith("transform_local.")}
     retried = {task for task, number in tries.items() if number > 1}
     assert {"transform_local.dim_customer_masked.run", "transform_local.dim_supplier_masked.run"} <= retried
-    assert all("masked" in task or task.endswith("dbt_producer_watcher") for task in retried), retried
+    # What the build could not write: the two models and the models that read them (skipped there).
+    reads = {n["name"]: {d.split(".")[-1] for d in n["depends_on"]["nodes"]} for n in models_of("tpch").values()}
+    unbuilt = {name for name in reads if name.endswith("_masked")}
+    while grown := {name for name, parents in reads.items() if parents & unbuilt} - unbuilt:
+        unbuilt |= grown
+    assert "sales_order_lines" in unbuilt and "transform_local.sales_order_lines.run" in retried
+    assert all(task.split(".")[1] in unbuilt or task.endswith("dbt_producer_watcher") for task in retried), retried
     assert tries["transform_local.fct_order_lines.run"] == 1 and tries["transform_local.rpt_pricing_summary.run"] == 1
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     # The producer's own retry is skipped by Cosmos (a second build would rebuild everything).
@@ -602,3 +612,5 @@ def test_a_model_that_failed_in_the_build_is_retried_alone(
         masked = f"read_parquet('{lake}/dim_customer_masked/*.parquet')"
         row = con.execute(f"select count(*), count(distinct customer_name_pseudonym) from {masked}").fetchone()
     assert row is not None and row[0] == TPCH_ROWS["customer"] == row[1]
+    # The model that reads the masked ones, skipped by the build, was written on its retry.
+    assert lake_counts(lake, "sales_order_lines") == TPCH_ROWS["lineitem"]
