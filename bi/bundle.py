@@ -64,6 +64,7 @@ class Dataset:
     columns: tuple[Column, ...]
     metrics: tuple[Metric, ...] = ()
     description: str | None = None
+    sql: str | None = None  # a virtual dataset's query: exactly these columns, whatever the table has
 
     @property
     def key(self) -> str:
@@ -87,10 +88,11 @@ class Chart:
     width: int = 4  # of the dashboard's 12 columns
     height: int = 50
     description: str | None = None
+    scope: str = ""  # where the name is unique, when not across all dashboards (a generated one's dataset)
 
     @property
     def uuid(self) -> str:
-        return object_uuid("chart", self.name)
+        return object_uuid("chart", f"{self.scope}/{self.name}" if self.scope else self.name)
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ def dataset_yaml(dataset: Dataset) -> dict[str, Any]:
         "cache_timeout": None,
         "catalog": None,
         "schema": dataset.schema,
-        "sql": None,
+        "sql": dataset.sql,
         "params": None,
         "template_params": None,
         "filter_select_enabled": True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import tempfile
@@ -9,12 +10,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from bi.bundle import bundle, write_bundle, zip_bundle
+from bi.dataset_dashboards import models_in_lake, stage_views, write_dataset_dashboards
 from bi.lake_tables import lake_tables, register
 from bi.superset import SupersetApi, SupersetServer, import_bundle, set_up, state_dir, superset_env
 from bi.tpch import DASHBOARD
@@ -31,7 +33,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # a URL or password is never broken across lines
 
 
 def thrift_uri() -> str:
@@ -53,31 +55,38 @@ def thrift_server() -> Iterator[bool]:
             subprocess.run([str(THRIFT_SCRIPT), "stop"], check=False)
 
 
-def serve_lake_tables(lake_uri: str, manifest: Path) -> int:
-    """Register the lake's dbt tables on the Thrift server; how many."""
+def thrift_connection() -> Any:
     from pyhive import hive
 
-    tables = lake_tables(manifest, lake_uri)
     chosen = settings()
-    connection = hive.connect(
-        host=chosen.spark_thrift_host, port=chosen.spark_thrift_port, username=chosen.spark_thrift_user
-    )
-    try:
-        register(connection.cursor(), tables)
-    finally:
-        connection.close()
-    return len(tables)
+    return hive.connect(host=chosen.spark_thrift_host, port=chosen.spark_thrift_port, username=chosen.spark_thrift_user)
 
 
-def import_dashboards(env: dict[str, str]) -> list[Path]:
-    """Every bundle under bi/dashboards/ imported, with the Thrift server's URI."""
-    folders = sorted(p for p in DASHBOARDS.iterdir() if (p / "metadata.yaml").exists())
+def committed_dashboards() -> list[Path]:
+    """The dashboards as code in the repository: each folder of bi/dashboards/."""
+    return sorted(p for p in DASHBOARDS.iterdir() if (p / "metadata.yaml").exists())
+
+
+def generated_dashboards(cursor: Any, manifest_path: Path, lake_uri: str) -> list[Path]:
+    """A dashboard for each dataset in the lake, from its staging views (bi/generated.py)."""
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    present = models_in_lake(manifest, lake_uri)
+    names = [m["name"] for models in present.values() for m in models]
+    if not names:
+        return []
+    made, failed = stage_views(names, state_dir() / "staging-views")
+    if failed:
+        console.print(f"[yellow]some staging views could not be made; their tables are left out:[/yellow]\n{failed}")
+    return write_dataset_dashboards(cursor, manifest, made, state_dir() / "dashboards")
+
+
+def import_dashboards(folders: list[Path], env: dict[str, str]) -> None:
+    """Import each bundle folder, with the Thrift server's URI."""
     with tempfile.TemporaryDirectory() as scratch:
         for folder in folders:
             archive = Path(scratch) / f"{folder.name}.zip"
             archive.write_bytes(zip_bundle(folder, thrift_uri()))
             import_bundle(archive, env)
-    return folders
 
 
 @app.command()
@@ -92,16 +101,23 @@ def serve(
         manifest = (target_path or settings().dbt_target_path) / "manifest.json"
         env = superset_env()
         with thrift_server():
-            count = serve_lake_tables(lake_uri, manifest)
-            console.print(f"{count} dbt tables of {lake_uri} on the Thrift server")
+            connection = thrift_connection()
+            try:
+                cursor = connection.cursor()
+                tables = lake_tables(manifest, lake_uri)
+                register(cursor, tables)
+                console.print(f"{len(tables)} dbt tables of {lake_uri} on the Thrift server")
+                dashboards = [*committed_dashboards(), *generated_dashboards(cursor, manifest, lake_uri)]
+            finally:
+                connection.close()
             password = set_up(env)
-            imported = import_dashboards(env)
+            import_dashboards(dashboards, env)
             server = SupersetServer(port or settings().bi_port, env, state_dir() / "superset.log")
             try:
                 server.start()
                 api = SupersetApi.sign_in(server.url, "admin", password)
                 api.sync_columns([d["id"] for d in api.all("dataset")])
-                names = ", ".join(p.name for p in imported)
+                names = ", ".join(p.name for p in dashboards)
                 console.print(f"Superset on {server.url} (user admin, password {password}); dashboards: {names}")
                 console.print(f"log {server.log}; Ctrl+C stops Superset and the Thrift server it started")
                 while server.running():
