@@ -179,27 +179,43 @@ def test_the_native_filters_narrow_the_charts_as_duckdb_does(served: Served) -> 
     assert len(segments) == segment_count == 5
 
 
-def test_a_person_opens_the_dashboard_in_a_browser(served: Served, browser: Any, tmp_path: Path) -> None:
-    """Sign in with the printed password, open the dashboard: every chart draws, none shows an error."""
+GRID = '[data-test="chart-grid-component"]'
+
+
+def sign_in(browser: Any, served: Served) -> None:
+    """Superset's login form, with the password `make bi` printed (once per browser session)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
-    wait = WebDriverWait(browser, 120)
     browser.get(f"{served.url}/login/")
+    if "/login" not in browser.current_url:
+        return  # signed in already: Superset sends the form's visitor home
+    wait = WebDriverWait(browser, 120)
     wait.until(expected_conditions.presence_of_element_located((By.ID, "username"))).send_keys("admin")
     browser.find_element(By.ID, "password").send_keys(served.password, Keys.ENTER)
     wait.until(lambda driver: "/login" not in driver.current_url)
+
+
+def drawn(driver: Any) -> bool:
+    """Every chart of the TPC-H dashboard has drawn (a canvas, an SVG or a table) and none is loading."""
+    from selenium.webdriver.common.by import By
+
+    loading = driver.find_elements(By.CSS_SELECTOR, '[data-test="loading-indicator"]')
+    drawings = driver.find_elements(By.CSS_SELECTOR, f"{GRID} canvas, {GRID} svg, {GRID} table")
+    return not loading and len(drawings) >= len(DASHBOARD.charts)
+
+
+def test_a_person_opens_the_dashboard_in_a_browser(served: Served, browser: Any, tmp_path: Path) -> None:
+    """Sign in with the printed password, open the dashboard: every chart draws, none shows an error."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    wait = WebDriverWait(browser, 120)
+    sign_in(browser, served)
     browser.get(f"{served.url}/superset/dashboard/{DASHBOARD.slug}/")
-    grid = '[data-test="chart-grid-component"]'
-    wait.until(lambda driver: len(driver.find_elements(By.CSS_SELECTOR, grid)) == len(DASHBOARD.charts))
-
-    def drawn(driver: Any) -> bool:
-        loading = driver.find_elements(By.CSS_SELECTOR, '[data-test="loading-indicator"]')
-        drawings = driver.find_elements(By.CSS_SELECTOR, f"{grid} canvas, {grid} svg, {grid} table")
-        return not loading and len(drawings) >= len(DASHBOARD.charts)
-
+    wait.until(lambda driver: len(driver.find_elements(By.CSS_SELECTOR, GRID)) == len(DASHBOARD.charts))
     wait.until(drawn)
     shot = Path(os.environ.get("LAKEHOUSE_SCREENSHOTS", tmp_path)) / "superset-tpch-dashboard.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
@@ -218,6 +234,40 @@ def test_a_person_opens_the_dashboard_in_a_browser(served: Served, browser: Any,
     assert not errors, [e.text for e in errors]
     for name in ("Customer region", "Market segment", "Order date"):
         assert name in page, name
+
+
+def test_a_shared_link_with_a_region_filter_narrows_the_dashboard_in_the_browser(served: Served, browser: Any) -> None:
+    """The region filter as a person shares it: the dashboard's permalink with Customer region = ASIA
+    (what "Copy permalink" makes after picking ASIA), opened in the browser, shows ASIA's figures."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    [(asia_orders,)] = lake_query(
+        served.lake,
+        "select count(distinct l.order_key) from {fct_order_lines} l join {dim_customer} c using (customer_key)"
+        " where c.region_name = 'ASIA'",
+    )
+    assert 0 < asia_orders < TPCH_ROWS["orders"]
+    [dashboard] = [d for d in served.api.all("dashboard") if d["slug"] == DASHBOARD.slug]
+    region = next(f for f in DASHBOARD.filters if f.column == "customer_region")
+    mask = {
+        region.id: {
+            "id": region.id,
+            "extraFormData": {"filters": [{"col": "customer_region", "op": "IN", "val": ["ASIA"]}]},
+            "filterState": {"value": ["ASIA"], "label": "ASIA"},
+            "ownState": {},
+        }
+    }
+    body = {"dataMask": mask, "activeTabs": [], "urlParams": []}
+    link = served.api.call("POST", f"/api/v1/dashboard/{dashboard['id']}/permalink", body)
+    sign_in(browser, served)
+    browser.get(link["url"])
+    wait = WebDriverWait(browser, 120)
+    wait.until(lambda driver: len(driver.find_elements(By.CSS_SELECTOR, GRID)) == len(DASHBOARD.charts))
+    wait.until(lambda driver: drawn(driver) and f"{asia_orders:,}" in driver.find_element(By.TAG_NAME, "body").text)
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert f"{TPCH_ROWS['orders']:,}" not in page  # the unfiltered figure is gone
+    assert "ASIA" in page
 
 
 def test_importing_the_bundles_again_overwrites_and_adds_nothing(served: Served) -> None:
