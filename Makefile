@@ -106,13 +106,14 @@ settings-docs: venv  ## regenerate the configuration tables (README, docs/produc
 check: venv lint typecheck  ## the fast loop: ruff, mypy and tests/unit (no MySQL, Java or Chromium), in seconds
 	$(PY) -m pytest -q tests/unit
 
-bench: venv mysql  ## benchmarks at TPC-H scale 1, and the property tests with a larger budget (see README)
+bench: venv bi-venv mysql  ## benchmarks at TPC-H scale 1, and the property tests with a larger budget (see README)
 	HYPOTHESIS_PROFILE=bench $(PY) -m pytest -q tests/integration/test_load_properties.py tests/unit/test_values.py
 	$(PY) bench/bench_load.py --scale 1
 	$(PY) bench/bench_extract.py --scale 0.1 1
 	$(PY) bench/bench_dbt.py --scale 0.1 1
 	$(PY) bench/bench_incremental.py --scale 1
 	$(PY) bench/bench_airflow.py --scale 0.01 0.1 1 --executions watcher --scheduler
+	$(PY) bench/bench_bi.py --scale 0.01 1
 
 clean:
 	rm -rf .local .pytest_cache .mypy_cache .ruff_cache
