@@ -77,7 +77,7 @@ def generated_dashboards(cursor: Any, manifest_path: Path, lake_uri: str) -> lis
     made, failed = stage_views(names, state_dir() / "staging-views")
     if failed:
         console.print(f"[yellow]some staging views could not be made; their tables are left out:[/yellow]\n{failed}")
-    return write_dataset_dashboards(cursor, manifest, made, state_dir() / "dashboards")
+    return write_dataset_dashboards(cursor, manifest, present, made, state_dir() / "dashboards")
 
 
 def import_dashboards(folders: list[Path], env: dict[str, str]) -> None:

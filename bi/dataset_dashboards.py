@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,10 @@ def stage_views(model_names: list[str], work: Path) -> tuple[set[str], str]:
     return made, "" if result.returncode == 0 else result.stdout[-3000:]
 
 
-def write_dataset_dashboards(cursor: Any, manifest: dict[str, Any], made: set[str], out: Path) -> list[Path]:
-    """The bundle folders of every dataset's generated dashboard, over the views in `made`."""
+def write_dataset_dashboards(
+    cursor: Any, manifest: dict[str, Any], datasets: Iterable[str], made: set[str], out: Path
+) -> list[Path]:
+    """The bundle folders of the `datasets`' generated dashboards, over the views in `made`."""
 
     def stats_of(model: dict[str, Any]) -> TableStats | None:
         if model["name"] not in made:
@@ -67,7 +70,7 @@ def write_dataset_dashboards(cursor: Any, manifest: dict[str, Any], made: set[st
         return stats_from_row(model, tuple(cursor.fetchone()))
 
     folders = []
-    for dataset in datasets_with_staging(manifest):
+    for dataset in datasets:
         dashboard = dataset_dashboard(dataset, manifest, stats_of)
         if dashboard is not None:
             folder = out / dashboard.slug
